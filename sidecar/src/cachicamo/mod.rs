@@ -1,0 +1,9 @@
+//! Everything about the Cachicamo API: the HTTP client, the shapes it returns and the price rules.
+
+pub mod client;
+pub mod model;
+pub mod pricing;
+
+pub use client::{ApiError, Client};
+pub use model::{InventoryItem, PriceTier};
+pub use pricing::{PriceError, PricingContext};

@@ -1,0 +1,174 @@
+//! Every SQL statement of the sidecar: schema migrations, the plugin's settings, the catalog read,
+//! the batch queue, runs, and the per-batch apply into WooCommerce's tables. Values are always
+//! bound as parameters; only table names, built from a validated prefix, are spliced in.
+
+pub mod apply;
+pub mod catalog;
+pub mod options;
+pub mod queue;
+pub mod runs;
+pub mod schema;
+pub mod settings;
+
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{IsolationLevel, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, TxOpts};
+
+use crate::config::{DbConfig, TablePrefix};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot reach the database: {0}")]
+    Unavailable(String),
+    #[error("database error while {context}: {source}")]
+    Sql { context: &'static str, source: mysql_async::Error },
+    #[error("table {0} does not exist: is this the WordPress database with WooCommerce installed, and is the table prefix right?")]
+    MissingTable(String),
+    #[error("{0}")]
+    Data(String),
+}
+
+impl StoreError {
+    fn from_sql(context: &'static str, e: mysql_async::Error) -> Self {
+        match &e {
+            mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => Self::Unavailable(e.to_string()),
+            mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1049 || s.code == 1044 => {
+                Self::Unavailable(e.to_string())
+            }
+            _ => Self::Sql { context, source: e },
+        }
+    }
+
+    /// A deadlock or lock-wait timeout: the transaction was rolled back and may simply be retried.
+    pub fn is_retryable_conflict(&self) -> bool {
+        matches!(self, Self::Sql { source: mysql_async::Error::Server(s), .. } if s.code == 1213 || s.code == 1205)
+    }
+}
+
+/// Shorthand for mapping a driver error to a [`StoreError`] with what was being done.
+pub(crate) trait SqlContext<T> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> SqlContext<T> for Result<T, mysql_async::Error> {
+    fn ctx(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::from_sql(context, e))
+    }
+}
+
+/// Table names for one WordPress install.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub posts: String,
+    pub postmeta: String,
+    pub options: String,
+    pub terms: String,
+    pub term_taxonomy: String,
+    pub term_relationships: String,
+    pub lookup: String,
+    pub queue: String,
+    pub runs: String,
+    pub changes: String,
+    pub locks: String,
+    pub migrations: String,
+}
+
+impl Tables {
+    pub fn new(prefix: &TablePrefix) -> Self {
+        let t = |name: &str| format!("`{prefix}{name}`");
+        Self {
+            posts: t("posts"),
+            postmeta: t("postmeta"),
+            options: t("options"),
+            terms: t("terms"),
+            term_taxonomy: t("term_taxonomy"),
+            term_relationships: t("term_relationships"),
+            lookup: t("wc_product_meta_lookup"),
+            queue: t("cachicamoapp_batch_queue"),
+            runs: t("cachicamo_runs"),
+            changes: t("cachicamo_changes"),
+            locks: t("cachicamo_locks"),
+            migrations: t("cachicamo_migrations"),
+        }
+    }
+}
+
+/// A handle on the WordPress database: a connection pool and the table names.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    tables: Arc<Tables>,
+    prefix: TablePrefix,
+}
+
+impl Store {
+    /// Connects (lazily) with room for `connections` concurrent connections.
+    pub fn new(db: &DbConfig, prefix: TablePrefix, connections: usize) -> Self {
+        let constraints = PoolConstraints::new(1, connections.max(2)).unwrap_or_default();
+        let opts: Opts = OptsBuilder::from_opts(db.opts.clone())
+            .pool_opts(PoolOpts::default().with_constraints(constraints))
+            .stmt_cache_size(256)
+            // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
+            .init(vec!["SET time_zone = '+00:00'"])
+            .into();
+        Self { pool: Pool::new(opts), tables: Arc::new(Tables::new(&prefix)), prefix }
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    pub fn prefix(&self) -> &TablePrefix {
+        &self.prefix
+    }
+
+    pub(crate) async fn conn(&self) -> Result<mysql_async::Conn, StoreError> {
+        self.pool.get_conn().await.map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Checks the database answers and holds WordPress's tables under this prefix.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let prefix = self.prefix.as_str();
+        for name in ["posts", "postmeta", "options", "term_relationships", "wc_product_meta_lookup"] {
+            let full = format!("{prefix}{name}");
+            let found: Option<String> = conn
+                .exec_first(
+                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                    (full.as_str(),),
+                )
+                .await
+                .ctx("checking the WordPress tables")?;
+            if found.is_none() {
+                return Err(StoreError::MissingTable(full));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn disconnect(self) {
+        // Closing politely lets the server free the connections at once.
+        let _ = self.pool.disconnect().await;
+    }
+}
+
+/// Each statement sees the latest committed rows, and locking reads re-check them: what
+/// compare-and-set and the parent recompute rely on.
+pub(crate) fn read_committed() -> TxOpts {
+    let mut opts = TxOpts::default();
+    opts.with_isolation_level(IsolationLevel::ReadCommitted);
+    opts
+}
+
+/// `?, ?, ?` for an IN list of `n` values.
+pub(crate) fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}
