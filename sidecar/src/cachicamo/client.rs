@@ -197,7 +197,7 @@ impl Client {
                 (_, next) => next,
             })
             .notify(|e: &ApiError, wait: Duration| {
-                tracing::warn!(request = what, error = %e, wait_ms = wait.as_millis() as u64, "Cachicamo request failed, retrying");
+                tracing::info!(request = what, error = %e, wait_ms = wait.as_millis() as u64, "Cachicamo request failed, retrying");
             })
             .await
     }

@@ -1,0 +1,61 @@
+# Shared by the project's scripts: install what is missing and start MariaDB when it is down.
+# Sourced, not run. Idempotent: on a prepared machine every step is a quick check.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CACHICAMO_TEST_DB_URL="${CACHICAMO_TEST_DB_URL:-mysql://cachicamo_test:cachicamo_test@127.0.0.1:3306}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+  local missing=()
+  command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+  command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+  [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is not installed: install a Rust toolchain (1.88 or newer) with rustup first" >&2
+    exit 1
+  fi
+}
+
+mariadb_up() {
+  mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1 \
+    || mariadb-admin ping >/dev/null 2>&1
+}
+
+ensure_mariadb() {
+  if ! mariadb_up; then
+    say "starting MariaDB"
+    as_root install -d -o mysql -g mysql /run/mysqld
+    if [ ! -d /var/lib/mysql/mysql ]; then
+      as_root mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+    fi
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+    for _ in $(seq 1 60); do
+      mariadb_up && break
+      sleep 0.5
+    done
+    mariadb_up || { echo "MariaDB did not start; see its error log" >&2; exit 1; }
+  fi
+  # The tests and the demo use their own account, so they work whether root logs in by
+  # password or by unix socket. It may create the per-test databases it needs.
+  local sql="CREATE USER IF NOT EXISTS 'cachicamo_test'@'127.0.0.1' IDENTIFIED BY 'cachicamo_test';
+    CREATE USER IF NOT EXISTS 'cachicamo_test'@'localhost' IDENTIFIED BY 'cachicamo_test';
+    GRANT ALL PRIVILEGES ON *.* TO 'cachicamo_test'@'127.0.0.1';
+    GRANT ALL PRIVILEGES ON *.* TO 'cachicamo_test'@'localhost';"
+  if ! as_root mariadb -uroot -e "$sql" 2>/dev/null; then
+    mariadb --protocol=tcp -h127.0.0.1 -uroot -e "$sql"
+  fi
+}

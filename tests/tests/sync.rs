@@ -1,0 +1,290 @@
+//! The core sync against real MariaDB and the simulator over real HTTP: the store ends equal to
+//! the dataset, counts are exact, faults are contained, concurrent sales are never overwritten.
+
+mod common;
+
+use std::time::Duration;
+
+use cachicamo_sidecar::store::runs::RunStatus;
+use cachicamo_testkit::check::product_state;
+use cachicamo_testkit::seed::SeedOptions;
+use cachicamo_testkit::ProductKind;
+use common::{Harness, PREFIX};
+use mysql_async::prelude::Queryable;
+use serde_json::json;
+
+fn small_store() -> SeedOptions {
+    SeedOptions { simple: 240, variable: 20, variations: 5, virtual_fraction: 0.1, differ: 0.6, missing: 0.05, ..SeedOptions::default() }
+}
+
+async fn checksum(h: &Harness) -> Vec<(String, Option<i64>)> {
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    let mut out = Vec::new();
+    for table in ["posts", "postmeta", "wc_product_meta_lookup", "term_relationships", "term_taxonomy"] {
+        let row: Option<(String, Option<i64>)> =
+            conn.query_first(format!("CHECKSUM TABLE `{PREFIX}{table}`")).await.expect("checksum");
+        out.push(row.expect("checksum row"));
+    }
+    out
+}
+
+async fn scalar(h: &Harness, sql: &str) -> i64 {
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    conn.query_first::<i64, _>(sql).await.expect("query").unwrap_or(0)
+}
+
+#[tokio::test]
+async fn full_sync_makes_the_store_equal_to_the_dataset_and_a_second_run_writes_nothing() {
+    let h = Harness::new(small_store()).await;
+    assert!(!h.mismatches().await.is_empty(), "the seeded store must start out different");
+
+    let run = h.sync().await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:?}");
+    assert_eq!(h.mismatches().await, Vec::<String>::new());
+    assert_eq!(run.totals.errors, 0);
+    assert_eq!(run.totals.conflicts, 0);
+    assert_eq!(run.totals.not_found, h.expected_not_found(), "not_found counts products, never keys");
+    assert_eq!(run.totals.synced + run.totals.not_found, h.product_count(), "every product is counted exactly once");
+    let differing = h.dataset.expected.iter().filter(|e| e.found && e.differs && e.kind != ProductKind::Variable).count() as u64;
+    assert_eq!(run.totals.changed, differing, "exactly the products that differ change");
+    let keys: u64 = h.dataset.expected.iter().map(|e| if e.sku.is_empty() { 1 } else { 2 }).sum();
+    assert_eq!(run.total_skus, keys, "each product is asked for by its SKU and its WC-<id> alias");
+
+    let sums = scalar(&h, &format!("SELECT CAST(SUM(synced) AS SIGNED) FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id = {}", run.id)).await;
+    assert_eq!(sums as u64, run.totals.synced, "run totals are the sum of the batch rows");
+    let options = h.db.pool.get_conn().await.expect("conn").query::<(String, String), _>(format!(
+        "SELECT option_name, option_value FROM {PREFIX}options WHERE option_name LIKE 'cachicamoapp_last_stock_sync%' ORDER BY option_name"
+    )).await.expect("options");
+    assert_eq!(options.len(), 4, "{options:?}");
+    assert_eq!(options[1], ("cachicamoapp_last_stock_sync_count".into(), run.totals.synced.to_string()));
+    assert_eq!(options[2], ("cachicamoapp_last_stock_sync_errors".into(), "0".into()));
+    assert_eq!(options[3], ("cachicamoapp_last_stock_sync_not_found".into(), h.expected_not_found().to_string()));
+    let changes = scalar(&h, &format!("SELECT COUNT(*) FROM {PREFIX}cachicamo_changes WHERE run_id = {} AND parent_id = 0 AND product_id IN (SELECT ID FROM {PREFIX}posts WHERE post_type = 'product' AND ID NOT IN (SELECT post_parent FROM {PREFIX}posts))", run.id)).await;
+    assert!(changes > 0, "changes are recorded for the finalize step");
+
+    let before = checksum(&h).await;
+    let second = h.sync().await;
+    assert_eq!(second.status, RunStatus::Completed);
+    assert_eq!(second.totals.changed, 0);
+    assert_eq!(second.totals.synced, run.totals.synced);
+    assert_eq!(checksum(&h).await, before, "a run with nothing to change writes no product row");
+    let recorded = scalar(&h, &format!("SELECT COUNT(*) FROM {PREFIX}cachicamo_changes WHERE run_id = {}", second.id)).await;
+    assert_eq!(recorded, 0);
+}
+
+#[tokio::test]
+async fn virtual_products_get_prices_but_no_stock_and_odd_skus_round_trip() {
+    let h = Harness::new(SeedOptions { differ: 1.0, missing: 0.0, ..small_store() }).await;
+    h.sync().await;
+    assert_eq!(h.mismatches().await, Vec::<String>::new());
+    let virtuals: Vec<_> = h.dataset.expected.iter().filter(|e| e.kind == ProductKind::Virtual).collect();
+    assert!(!virtuals.is_empty());
+    for e in virtuals {
+        let s = product_state(&h.db.pool, PREFIX, e.product_id).await.expect("state");
+        assert_eq!(s.stock, None, "virtual product {} must have no stock", e.product_id);
+        assert_eq!(s.regular_price.as_deref(), e.regular_price.as_deref());
+    }
+    let odd: Vec<_> = h.dataset.expected.iter().filter(|e| e.sku.contains(['\'', '"', ' ', '\\']) || !e.sku.is_ascii()).collect();
+    assert!(odd.len() >= 4, "the store has SKUs with quotes, spaces, unicode and emoji");
+    for e in odd {
+        let s = product_state(&h.db.pool, PREFIX, e.product_id).await.expect("state");
+        assert_eq!(s.sku.as_deref(), Some(e.sku.as_str()));
+        assert_eq!(s.regular_price.as_deref().map(str::to_owned), e.regular_price.clone(), "SKU {:?}", e.sku);
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_keeps_failing_is_an_error_and_the_others_complete() {
+    let h = Harness::new(SeedOptions { simple: 900, variable: 0, variations: 0, missing: 0.0, ..small_store() }).await;
+    let victim = h.dataset.expected.iter().find(|e| !e.sku.is_empty() && e.kind == ProductKind::Simple && e.differs).expect("a product");
+    h.sim.faults().fail_sku(&victim.sku);
+
+    let run = h.sync().await;
+    assert_eq!(run.status, RunStatus::CompletedWithErrors);
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    let batches: Vec<(String, Option<String>, u64)> = conn
+        .query(format!("SELECT status, error_message, product_count FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id = {} ORDER BY batch_number", run.id))
+        .await
+        .expect("batches");
+    let failed: Vec<_> = batches.iter().filter(|b| b.0 == "error").collect();
+    assert_eq!(failed.len(), 1, "{batches:?}");
+    let message = failed[0].1.as_deref().unwrap_or_default();
+    assert!(message.contains("HTTP 500"), "the batch says why it failed: {message}");
+    assert!(batches.iter().filter(|b| b.0 != "error").all(|b| b.0 == "completed"));
+    assert_eq!(run.totals.errors, failed[0].2, "every product of the failed batch is an error");
+    assert!(run.totals.synced > 0);
+    let attempts = h.sim.stats();
+    assert!(attempts.batch_requests >= batches.len() as u64 + 2, "the failing batch was retried: {attempts:?}");
+    let victim_state = product_state(&h.db.pool, PREFIX, victim.product_id).await.expect("state");
+    assert_ne!(victim_state.regular_price, victim.regular_price, "nothing of the failed batch was written");
+}
+
+#[tokio::test]
+async fn an_invalid_price_skips_only_the_price_and_is_reported() {
+    let h = Harness::new(SeedOptions { simple: 60, variable: 0, variations: 0, missing: 0.0, differ: 1.0, ..small_store() }).await;
+    let victim = h.dataset.expected.iter().find(|e| !e.sku.is_empty() && e.kind == ProductKind::Simple).expect("a product");
+    let mut item = h.dataset.items.iter().find(|i| i["sku_list"][0] == json!(victim.sku)).expect("item").clone();
+    item["stock_billable"] = json!(37);
+    item["price"]["amount_retail_format"]["amount_float"] = json!(0.004);
+    assert!(h.sim.faults().set_item(&victim.sku, item));
+
+    let run = h.sync().await;
+    assert_eq!(run.status, RunStatus::CompletedWithErrors);
+    assert_eq!(run.totals.errors, 1);
+    let s = product_state(&h.db.pool, PREFIX, victim.product_id).await.expect("state");
+    assert_eq!(s.stock.as_deref(), Some("37"), "the stock is applied even though the price is not");
+    assert_ne!(s.regular_price, victim.regular_price);
+    let message: Option<String> = h.db.pool.get_conn().await.expect("conn")
+        .query_first(format!("SELECT error_message FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id = {} AND errors > 0", run.id))
+        .await
+        .expect("query");
+    let message = message.expect("the batch row explains the error");
+    assert!(message.contains("below the 0.01 minimum") && message.contains(&format!("product {}", victim.product_id)), "{message}");
+}
+
+#[tokio::test]
+async fn a_sale_between_read_and_write_is_never_overwritten() {
+    let h = Harness::new(SeedOptions { simple: 200, variable: 0, variations: 0, missing: 0.0, differ: 1.0, ..small_store() }).await;
+    let victim = h.dataset.expected.iter().find(|e| e.kind == ProductKind::Simple && e.stock != Some(77)).expect("a product");
+
+    // An order's transaction holds the product's stock row while the sync reads it, then commits.
+    let mut order = h.db.pool.get_conn().await.expect("conn");
+    order.query_drop("START TRANSACTION").await.expect("begin");
+    order
+        .exec_drop(format!("UPDATE {PREFIX}postmeta SET meta_value = '77' WHERE post_id = ? AND meta_key = '_stock'"), (victim.product_id,))
+        .await
+        .expect("order update");
+
+    let config = h.config();
+    let sync = tokio::spawn(async move {
+        let engine = cachicamo_sidecar::engine::Engine::new(config);
+        engine
+            .sync_once(cachicamo_sidecar::store::runs::Trigger::Cli, None, tokio_util::sync::CancellationToken::new())
+            .await
+            .expect("sync")
+    });
+    let mut watcher = h.db.pool.get_conn().await.expect("conn");
+    let mut waited = false;
+    for _ in 0..300 {
+        // A transaction that has not written yet is not listed in INNODB_TRX, so look for the
+        // sync's compare-and-set statement that has been waiting for a while.
+        let waiting: Option<i64> = watcher
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+                 WHERE INFO LIKE 'UPDATE `{PREFIX}postmeta` SET meta_value = ? WHERE meta_id = ?%' AND TIME_MS > 300"
+            ))
+            .await
+            .expect("processlist");
+        if waiting.unwrap_or(0) > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(waited, "the sync must reach the locked stock row");
+    order.query_drop("COMMIT").await.expect("commit");
+    let run = sync.await.expect("join");
+
+    assert_eq!(run.totals.conflicts, 1, "{run:?}");
+    let s = product_state(&h.db.pool, PREFIX, victim.product_id).await.expect("state");
+    assert_eq!(s.stock.as_deref(), Some("77"), "the sale's stock stays");
+    let others: Vec<String> = h.mismatches().await.into_iter().filter(|m| !m.starts_with(&format!("#{} ", victim.product_id))).collect();
+    assert_eq!(others, Vec::<String>::new(), "every other product is synced");
+}
+
+#[tokio::test]
+async fn variable_parents_follow_their_variations() {
+    let h = Harness::new(SeedOptions { simple: 10, variable: 12, variations: 6, missing: 0.0, differ: 1.0, ..small_store() }).await;
+    h.sync().await;
+    assert_eq!(h.mismatches().await, Vec::<String>::new());
+    for parent in h.dataset.expected.iter().filter(|e| e.kind == ProductKind::Variable) {
+        let s = product_state(&h.db.pool, PREFIX, parent.product_id).await.expect("state");
+        assert_eq!(s.regular_price, None, "a variable parent has no price of its own");
+        assert_eq!(s.stock, None);
+        let lookup = s.lookup.expect("lookup row");
+        assert_eq!(lookup.min_price.as_deref().map(str::to_owned), parent.min_price.clone());
+        assert_eq!(lookup.max_price.as_deref().map(str::to_owned), parent.max_price.clone());
+    }
+}
+
+#[tokio::test]
+async fn the_old_plugins_queue_table_and_settings_are_adopted() {
+    let h = Harness::new(SeedOptions { simple: 30, variable: 0, variations: 0, missing: 0.0, ..small_store() }).await;
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    conn.query_drop(format!(
+        "CREATE TABLE {PREFIX}cachicamoapp_batch_queue (
+            id bigint(20) unsigned NOT NULL AUTO_INCREMENT, batch_number int(11) NOT NULL, total_batches int(11) NOT NULL,
+            sku_list longtext NOT NULL, status varchar(20) NOT NULL DEFAULT 'pending', created_at datetime NOT NULL,
+            processed_at datetime NULL, error_message text NULL,
+            PRIMARY KEY (id), KEY status (status), KEY batch_number (batch_number))"
+    ))
+    .await
+    .expect("legacy table");
+    conn.query_drop(format!(
+        "INSERT INTO {PREFIX}cachicamoapp_batch_queue (batch_number, total_batches, sku_list, status, created_at) VALUES
+         (1, 3, '[\"OLD-1\",\"WC-1\"]', 'completed', NOW()), (2, 3, '[\"OLD-2\"]', 'processing', NOW()), (3, 3, '[\"OLD-3\"]', 'pending', NOW())"
+    ))
+    .await
+    .expect("legacy rows");
+
+    let run = h.sync().await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(h.mismatches().await, Vec::<String>::new(), "the old plugin's settings (token, store, tier) were used");
+    let legacy: Vec<(u64, String)> = conn
+        .query(format!("SELECT batch_number, status FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id IS NULL ORDER BY batch_number"))
+        .await
+        .expect("legacy rows");
+    assert_eq!(
+        legacy,
+        vec![(1, "completed".into()), (2, "superseded".into()), (3, "superseded".into())],
+        "old rows are kept; unfinished ones are superseded, never worked or deleted"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_run_is_resumed_not_replanned() {
+    let h = Harness::new(SeedOptions { simple: 1500, variable: 0, variations: 0, missing: 0.0, ..small_store() }).await;
+    let engine = h.engine();
+    engine.prepare().await.expect("prepare");
+    let (run, created) = engine.start_run(cachicamo_sidecar::store::runs::Trigger::Cli).await.expect("plan");
+    assert!(created);
+    assert!(run.total_batches >= 6);
+    // A worker that died mid-batch: the row is processing with an expired lease.
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    conn.query_drop(format!(
+        "UPDATE {PREFIX}cachicamoapp_batch_queue SET status = 'processing', lease_owner = 'dead', lease_token = 'x',
+            lease_expires_at = DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 1 SECOND), attempts = 1
+         WHERE run_id = {} AND batch_number = 2",
+        run.id
+    ))
+    .await
+    .expect("simulate a dead worker");
+
+    let finished = h.sync().await;
+    assert_eq!(finished.id, run.id, "the pending run is resumed");
+    assert_eq!(finished.status, RunStatus::Completed);
+    assert_eq!(h.mismatches().await, Vec::<String>::new());
+    let open: Option<i64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM {PREFIX}cachicamoapp_batch_queue WHERE status IN ('pending', 'processing')"))
+        .await
+        .expect("count");
+    assert_eq!(open, Some(0));
+    let runs: Option<i64> = conn.query_first(format!("SELECT COUNT(*) FROM {PREFIX}cachicamo_runs")).await.expect("runs");
+    assert_eq!(runs, Some(1));
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_retried_to_a_complete_run() {
+    let h = Harness::with_sim(
+        SeedOptions { simple: 2000, variable: 0, variations: 0, missing: 0.0, ..small_store() },
+        cachicamo_testkit::sim::SimOptions { error_rate: 0.2, malformed_rate: 0.1, rate_limit_rps: Some(30.0), seed: 7, ..Default::default() },
+    )
+    .await;
+    let mut config = h.config();
+    config.api_attempts = 8;
+    let run = h.sync_with(config).await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:?}");
+    assert_eq!(h.mismatches().await, Vec::<String>::new());
+    let stats = h.sim.stats();
+    assert!(stats.batch_requests > run.total_batches as u64, "faults forced retries: {stats:?}");
+}
