@@ -91,3 +91,32 @@ async fn failures_to_run_are_one_clear_sentence_and_a_non_zero_exit() {
     let out = sidecar(&h, &["sync", "--once"], &[("CACHICAMO_ACCESS_TOKEN", &token), ("CACHICAMO_STORE_UUID", &h.dataset.store_uuid)]).await;
     assert!(out.status.success(), "credentials from the environment work: {}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn the_database_and_prefix_come_from_wp_config_php() {
+    let h = Harness::new(SeedOptions { simple: 20, variable: 2, variations: 2, missing: 0.0, ..SeedOptions::default() }).await;
+    let opts = mysql_async::Opts::from_url(&h.db.url).expect("url");
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        root.path().join("wp-config.php"),
+        format!(
+            "<?php\ndefine( 'DB_NAME', '{}' );\ndefine( 'DB_USER', '{}' );\ndefine( 'DB_PASSWORD', '{}' );\ndefine( 'DB_HOST', '{}:{}' );\n$table_prefix = '{PREFIX}';\n",
+            h.db.name,
+            opts.user().unwrap_or("root"),
+            opts.pass().unwrap_or(""),
+            opts.ip_or_hostname(),
+            opts.tcp_port()
+        ),
+    )
+    .expect("write wp-config.php");
+    let mut cmd = Command::new(binary("cachicamo-sidecar"));
+    cmd.args(["sync", "--once", "--json"])
+        .env_clear()
+        .env("CACHICAMO_WP_ROOT", root.path())
+        .env("CACHICAMO_API_URL", h.sim.base_url());
+    let out = cmd.output().await.expect("run");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["status"], "completed");
+    assert_eq!(h.mismatches().await, Vec::<String>::new());
+}

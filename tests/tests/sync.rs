@@ -288,3 +288,25 @@ async fn rate_limits_and_server_errors_are_retried_to_a_complete_run() {
     let stats = h.sim.stats();
     assert!(stats.batch_requests > run.total_batches as u64, "faults forced retries: {stats:?}");
 }
+
+#[tokio::test]
+async fn a_batch_whose_body_stays_malformed_is_an_error_with_the_reason() {
+    let h = Harness::new(SeedOptions { simple: 700, variable: 0, variations: 0, missing: 0.0, ..small_store() }).await;
+    let victim = h.dataset.expected.iter().find(|e| !e.sku.is_empty() && e.kind == ProductKind::Simple).expect("a product");
+    h.sim.faults().malformed_for_sku(&victim.sku, cachicamo_testkit::sim::MalformedKind::Truncated);
+
+    let run = h.sync().await;
+    assert_eq!(run.status, RunStatus::CompletedWithErrors);
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    let failed: Vec<(String, u64)> = conn
+        .query(format!("SELECT error_message, attempts FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id = {} AND status = 'error'", run.id))
+        .await
+        .expect("failed batches");
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].0.contains("malformed body") && failed[0].0.contains("not JSON"), "{}", failed[0].0);
+    let completed: Option<i64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id = {} AND status = 'completed'", run.id))
+        .await
+        .expect("count");
+    assert_eq!(completed, Some(run.total_batches as i64 - 1));
+}
