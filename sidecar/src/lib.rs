@@ -8,9 +8,13 @@
 pub mod cachicamo;
 pub mod config;
 pub mod engine;
+pub mod rpc;
 pub mod store;
 
 /// The gRPC contract (`proto/cachicamo/sync/v1/sync.proto`).
 pub mod proto {
     tonic::include_proto!("cachicamo.sync.v1");
+
+    /// The encoded descriptor set, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("cachicamo_sync_v1_descriptor");
 }

@@ -1,22 +1,32 @@
 //! Subcommands, output formats and progress display. Errors are `anyhow` here and nowhere else.
 
 mod progress;
+mod remote;
+mod report;
+mod serve;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use cachicamo_sidecar::config::ConfigArgs;
 use cachicamo_sidecar::engine::{Engine, EngineError};
-use cachicamo_sidecar::store::runs::{RunRow, RunStatus, Trigger};
+use cachicamo_sidecar::rpc::server::DEFAULT_SOCKET;
+use cachicamo_sidecar::store::runs::{RunStatus, Trigger};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+
+use report::RunReport;
 
 #[derive(Debug, Parser)]
 #[command(name = "cachicamo-sidecar", version, about = "Keeps a WooCommerce store's stock and prices in step with Cachicamo")]
 pub struct Cli {
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// The daemon's Unix socket
+    #[arg(long, env = "CACHICAMO_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
+    pub socket: PathBuf,
     /// Log filter, e.g. info or cachicamo_sidecar=debug
     #[arg(long, env = "CACHICAMO_LOG", default_value = "warn", global = true)]
     pub log: String,
@@ -29,12 +39,59 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a full sync
+    /// Run the daemon: serve the control plane on the socket and work runs in the background
+    Serve {
+        /// Group that may connect to the socket (the web server's, e.g. www-data)
+        #[arg(long, env = "CACHICAMO_SOCKET_GROUP")]
+        socket_group: Option<String>,
+        /// Socket permissions, octal; others never get any
+        #[arg(long, env = "CACHICAMO_SOCKET_MODE", default_value = "660")]
+        socket_mode: String,
+    },
+    /// Start a full sync on the daemon, or with --once run one in this process without a daemon
     Sync {
         /// Plan a run (or join the active one) and work every batch in this process
-        #[arg(long, required = true)]
+        #[arg(long, conflicts_with = "wait")]
         once: bool,
+        /// Follow the run with a progress bar until it ends
+        #[arg(long)]
+        wait: bool,
         /// Print the result as one JSON object on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the engine state, the current and last run, and health
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the batches of a run (default: the active or last run)
+    Batches {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        run: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put the failed batches of a run (default: the last run) back in the queue
+    RetryFailed {
+        #[arg(long, default_value_t = 0)]
+        run: u64,
+    },
+    /// Cancel the active run (or --run N); pending batches are dropped
+    Cancel {
+        #[arg(long, default_value_t = 0)]
+        run: u64,
+    },
+    /// Stop claiming batches, on every sidecar of this store, until resumed
+    Pause,
+    /// Resume claiming batches
+    Resume,
+    /// Sync these SKUs now, outside the queue
+    Sku {
+        #[arg(required = true)]
+        skus: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -51,8 +108,21 @@ pub fn init_logging(args: &Cli) {
 }
 
 pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
+    let socket = args.socket.as_path();
     match args.command {
-        Command::Sync { once: _, json } => sync_once(&args.config, json).await,
+        Command::Serve { socket_group, socket_mode } => {
+            serve::run(&args.config, socket.to_owned(), socket_group, &socket_mode).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { once: true, json, .. } => sync_once(&args.config, json).await,
+        Command::Sync { wait, json, .. } => remote::sync(socket, wait, json).await,
+        Command::Status { json } => remote::status(socket, json).await.map(|_| ExitCode::SUCCESS),
+        Command::Batches { status, run, json } => remote::batches(socket, run, status.as_deref(), json).await.map(|_| ExitCode::SUCCESS),
+        Command::RetryFailed { run } => remote::retry_failed(socket, run).await.map(|_| ExitCode::SUCCESS),
+        Command::Cancel { run } => remote::cancel(socket, run).await.map(|_| ExitCode::SUCCESS),
+        Command::Pause => remote::pause(socket, true).await.map(|_| ExitCode::SUCCESS),
+        Command::Resume => remote::pause(socket, false).await.map(|_| ExitCode::SUCCESS),
+        Command::Sku { skus, json } => remote::sku(socket, skus, json).await.map(|_| ExitCode::SUCCESS),
     }
 }
 
@@ -76,11 +146,11 @@ async fn sync_once(config: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> 
         Err(e @ EngineError::Interrupted) => anyhow::bail!("{e}"),
         Err(e) => return Err(anyhow::Error::new(e).context("the sync could not run")),
     };
-    print_run(&run, json)?;
+    RunReport::from(&run).print(json);
     Ok(match run.status {
         RunStatus::Failed => {
             eprintln!(
-                "cachicamo-sidecar: run {} failed: every batch failed ({}); see `error_message` of the batches in the queue table",
+                "cachicamo-sidecar: run {} failed: every batch failed ({}); see `cachicamo-sidecar batches --status error`",
                 run.id,
                 run.error_message.as_deref().unwrap_or("no details")
             );
@@ -88,45 +158,4 @@ async fn sync_once(config: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> 
         }
         _ => ExitCode::SUCCESS,
     })
-}
-
-fn print_run(run: &RunRow, json: bool) -> anyhow::Result<()> {
-    if json {
-        let t = run.totals;
-        let out = serde_json::json!({
-            "run_id": run.id,
-            "status": run.status.as_str(),
-            "total_batches": run.total_batches,
-            "total_skus": run.total_skus,
-            "total_products": run.total_products,
-            "synced": t.synced,
-            "changed": t.changed,
-            "unchanged": t.unchanged,
-            "errors": t.errors,
-            "not_found": t.not_found,
-            "conflicts": t.conflicts,
-            "duration_ms": run.duration_ms(),
-        });
-        println!("{}", serde_json::to_string(&out)?);
-    } else {
-        let t = run.totals;
-        println!(
-            "Run {} {}: {} products synced ({} changed, {} unchanged), {} errors, {} not found in Cachicamo, {} conflicts; {} batches, {} SKUs, {:.1} s",
-            run.id,
-            run.status.as_str().replace('_', " "),
-            t.synced,
-            t.changed,
-            t.unchanged,
-            t.errors,
-            t.not_found,
-            t.conflicts,
-            run.total_batches,
-            run.total_skus,
-            run.duration_ms() as f64 / 1000.0
-        );
-        if let Some(msg) = &run.error_message {
-            println!("{msg}");
-        }
-    }
-    Ok(())
 }

@@ -1,8 +1,10 @@
 //! The engine: plans runs, works their batches with several workers under leases, and finishes
 //! them. It speaks to the store and the Cachicamo client only; protobuf never reaches it.
 
+pub mod daemon;
 pub mod matching;
 pub mod plan;
+pub mod selective;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,8 +69,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: Config) -> Self {
         let store = Store::new(&config.db, config.prefix.clone(), config.workers + 2);
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-        let owner = format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
+        let owner = format!("{}:{}:{}", host_name(), std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
         Self { store, config: Arc::new(config), owner }
     }
 
@@ -130,7 +131,7 @@ impl Engine {
         let span = tracing::info_span!("run", run_id = run.id, trigger = trigger.as_str());
         async {
             let reporter = progress.map(|tx| self.spawn_progress(run.clone(), tx, cancel.child_token()));
-            let result = self.work_run(&ctx, run.id, cancel.clone()).await;
+            let result = self.work_run(&ctx, run.id, cancel.clone(), cancel.clone()).await;
             if let Some((handle, stop)) = reporter {
                 stop.cancel();
                 let _ = handle.await;
@@ -146,11 +147,12 @@ impl Engine {
     }
 
     /// Runs the configured number of workers on a run until none of its batches is open.
-    pub async fn work_run(&self, ctx: &RunContext, run_id: u64, cancel: CancellationToken) -> Result<(), EngineError> {
+    /// `stop` ends claiming (in-flight batches finish); `abort` also hands in-flight batches back.
+    pub async fn work_run(&self, ctx: &RunContext, run_id: u64, stop: CancellationToken, abort: CancellationToken) -> Result<(), EngineError> {
         let mut tasks = tokio::task::JoinSet::new();
         for worker in 0..self.config.workers {
-            let (engine, ctx, cancel) = (self.clone(), ctx.clone(), cancel.clone());
-            tasks.spawn(async move { engine.worker_loop(&ctx, run_id, worker, cancel).await });
+            let (engine, ctx, stop, abort) = (self.clone(), ctx.clone(), stop.clone(), abort.clone());
+            tasks.spawn(async move { engine.worker_loop(&ctx, run_id, worker, stop, abort).await });
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
@@ -158,25 +160,25 @@ impl Engine {
             if let Err(e) = result {
                 // One failing worker (the database went away) stops the others; their batches
                 // are released or their leases expire, and the run resumes later.
-                cancel.cancel();
+                stop.cancel();
                 first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
     }
 
-    async fn worker_loop(&self, ctx: &RunContext, run_id: u64, worker: usize, cancel: CancellationToken) -> Result<(), EngineError> {
+    async fn worker_loop(&self, ctx: &RunContext, run_id: u64, worker: usize, stop: CancellationToken, abort: CancellationToken) -> Result<(), EngineError> {
         let owner = format!("{}#{worker}", self.owner);
-        while !cancel.is_cancelled() {
+        while !stop.is_cancelled() {
             match self.store.claim_batch(run_id, &owner, self.config.lease).await? {
-                Some(claim) => self.process_claim(ctx, claim, &cancel).await?,
+                Some(claim) => self.process_claim(ctx, claim, &abort).await?,
                 None => {
                     if self.store.batch_counts(run_id).await?.open() == 0 {
                         return Ok(());
                     }
                     // Another worker or sidecar holds the rest; wait for it, or for a lease to expire.
                     tokio::select! {
-                        _ = cancel.cancelled() => {}
+                        _ = stop.cancelled() => {}
                         _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                     }
                 }
@@ -185,12 +187,12 @@ impl Engine {
         Ok(())
     }
 
-    async fn process_claim(&self, ctx: &RunContext, claim: Claim, cancel: &CancellationToken) -> Result<(), EngineError> {
+    async fn process_claim(&self, ctx: &RunContext, claim: Claim, abort: &CancellationToken) -> Result<(), EngineError> {
         let span = tracing::info_span!("batch", batch_id = claim.batch_id, number = claim.batch_number, of = claim.total_batches, attempt = claim.attempts);
         let heartbeat = self.spawn_heartbeat(claim.clone());
         let result = tokio::select! {
             r = self.work_batch(ctx, &claim).instrument(span.clone()) => r,
-            _ = cancel.cancelled() => {
+            _ = abort.cancelled() => {
                 self.store.release_batch(&claim).await?;
                 Ok(())
             }
@@ -279,4 +281,9 @@ impl Engine {
         });
         (handle, stop)
     }
+}
+
+/// This machine's name, the first part of every lease owner.
+pub fn host_name() -> String {
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
 }

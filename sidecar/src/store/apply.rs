@@ -270,7 +270,7 @@ impl Store {
                 format!(
                     "UPDATE {} SET status = 'completed', processed_at = UTC_TIMESTAMP(), duration_ms = ?,
                         synced = ?, changed = ?, unchanged = ?, errors = ?, not_found = ?, conflicts = ?, error_message = ?,
-                        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                        lease_token = NULL, lease_expires_at = NULL
                      WHERE id = ? AND lease_token = ? AND status = 'processing'",
                     t.queue
                 ),

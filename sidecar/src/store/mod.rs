@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod changes;
 pub mod options;
 pub mod queue;
 pub mod runs;
@@ -27,6 +28,9 @@ pub enum StoreError {
     MissingTable(String),
     #[error("{0}")]
     Data(String),
+    /// The request clashes with the queue's current state (e.g. another run is active).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl StoreError {
@@ -145,6 +149,12 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.ping().await.map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     pub async fn disconnect(self) {

@@ -96,7 +96,7 @@ impl Store {
             format!(
                 "UPDATE {} SET status = 'error', error_message = ?, errors = ?, synced = 0, changed = 0, unchanged = 0,
                     not_found = 0, conflicts = 0, processed_at = UTC_TIMESTAMP(), duration_ms = ?,
-                    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                    lease_token = NULL, lease_expires_at = NULL
                  WHERE id = ? AND lease_token = ? AND status = 'processing'",
                 self.tables().queue
             ),
@@ -122,5 +122,131 @@ impl Store {
         .await
         .ctx("releasing a batch")?;
         Ok(())
+    }
+}
+
+/// A batch row as operators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRow {
+    pub id: u64,
+    pub run_id: u64,
+    pub batch_number: u32,
+    pub total_batches: u32,
+    pub status: String,
+    pub sku_count: u32,
+    pub attempts: u32,
+    pub totals: super::runs::Totals,
+    pub error_message: Option<String>,
+    pub lease_owner: Option<String>,
+    pub processed_at_ms: Option<i64>,
+}
+
+/// A lease currently held on a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaseRow {
+    pub batch_id: u64,
+    pub owner: String,
+    pub expires_at_ms: i64,
+}
+
+impl Store {
+    /// Batches of a run in batch order, `after_id` for paging (ids grow with batch numbers).
+    pub async fn list_batches(&self, run_id: u64, status: Option<&str>, after_id: u64, limit: u32) -> Result<Vec<BatchRow>, StoreError> {
+        let mut conn = self.conn().await?;
+        let status_filter = if status.is_some() { "AND status = ?" } else { "" };
+        let sql = format!(
+            "SELECT id, run_id, batch_number, total_batches, status, sku_count, attempts, synced, changed, unchanged, errors,
+                    not_found, conflicts, error_message, lease_owner, CAST(UNIX_TIMESTAMP(processed_at) * 1000 AS SIGNED)
+             FROM {} WHERE run_id = ? AND id > ? {status_filter} ORDER BY id LIMIT ?",
+            self.tables().queue
+        );
+        let mut params: Vec<mysql_async::Value> = vec![run_id.into(), after_id.into()];
+        if let Some(s) = status {
+            params.push(s.into());
+        }
+        params.push(limit.into());
+        let rows: Vec<mysql_async::Row> = conn.exec(sql, params).await.ctx("listing batches")?;
+        rows.into_iter()
+            .map(|r| {
+                let bad = || StoreError::Data("a batch row has an unexpected shape".into());
+                let u = |i: usize| r.get_opt::<u64, _>(i).and_then(Result::ok).ok_or_else(bad);
+                Ok(BatchRow {
+                    id: u(0)?,
+                    run_id: u(1)?,
+                    batch_number: u(2)? as u32,
+                    total_batches: u(3)? as u32,
+                    status: r.get_opt::<String, _>(4).and_then(Result::ok).ok_or_else(bad)?,
+                    sku_count: u(5)? as u32,
+                    attempts: u(6)? as u32,
+                    totals: super::runs::Totals {
+                        synced: u(7)?,
+                        changed: u(8)?,
+                        unchanged: u(9)?,
+                        errors: u(10)?,
+                        not_found: u(11)?,
+                        conflicts: u(12)?,
+                    },
+                    error_message: r.get_opt::<Option<String>, _>(13).and_then(Result::ok).flatten(),
+                    lease_owner: r.get_opt::<Option<String>, _>(14).and_then(Result::ok).flatten(),
+                    processed_at_ms: r.get_opt::<Option<i64>, _>(15).and_then(Result::ok).flatten(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn leases(&self) -> Result<Vec<LeaseRow>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(u64, Option<String>, Option<i64>)> = conn
+            .exec(
+                format!(
+                    "SELECT id, lease_owner, CAST(UNIX_TIMESTAMP(lease_expires_at) * 1000 AS SIGNED) FROM {}
+                     WHERE status = 'processing' ORDER BY id",
+                    self.tables().queue
+                ),
+                (),
+            )
+            .await
+            .ctx("listing leases")?;
+        Ok(rows
+            .into_iter()
+            .map(|(batch_id, owner, exp)| LeaseRow { batch_id, owner: owner.unwrap_or_default(), expires_at_ms: exp.unwrap_or(0) })
+            .collect())
+    }
+
+    /// Hands batches whose lease expired back to the queue; returns how many.
+    pub async fn reclaim_expired_leases(&self) -> Result<u32, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.exec_drop(
+            format!(
+                "UPDATE {} SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                 WHERE status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts < ?",
+                self.tables().queue
+            ),
+            (MAX_BATCH_ATTEMPTS,),
+        )
+        .await
+        .ctx("reclaiming expired leases")?;
+        Ok(conn.affected_rows() as u32)
+    }
+
+    /// Hands back batches held by these owners (workers known to be dead) without waiting for
+    /// their leases to expire.
+    pub async fn release_leases_of(&self, owners: &[String]) -> Result<u32, StoreError> {
+        if owners.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn().await?;
+        conn.exec_drop(
+            format!(
+                "UPDATE {} SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                 WHERE status = 'processing' AND lease_owner IN ({})",
+                self.tables().queue,
+                super::placeholders(owners.len())
+            ),
+            owners.to_vec(),
+        )
+        .await
+        .ctx("releasing dead workers' leases")?;
+        Ok(conn.affected_rows() as u32)
     }
 }

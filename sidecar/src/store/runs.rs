@@ -371,3 +371,119 @@ impl Store {
         self.run(run_id).await?.ok_or_else(|| StoreError::Data(format!("run {run_id} does not exist")))
     }
 }
+
+/// The option that keeps the engine paused across restarts, shared by every sidecar.
+pub const PAUSED_OPTION: &str = "cachicamo_sync_paused";
+
+impl Store {
+    /// The last run that ran to its end (with or without item errors).
+    pub async fn last_completed_run(&self) -> Result<Option<RunRow>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row: Option<mysql_async::Row> = conn
+            .exec_first(
+                format!(
+                    "SELECT {RUN_COLUMNS} FROM {} WHERE status IN ('completed', 'completed_with_errors') ORDER BY finished_at DESC LIMIT 1",
+                    self.tables().runs
+                ),
+                (),
+            )
+            .await
+            .ctx("reading the last completed run")?;
+        row.map(run_from_row).transpose()
+    }
+
+    /// Who planned the active run ('' when none).
+    pub async fn lock_holder(&self) -> Result<String, StoreError> {
+        let mut conn = self.conn().await?;
+        let holder: Option<String> =
+            conn.exec_first(format!("SELECT holder FROM {} WHERE name = 'run'", self.tables().locks), ()).await.ctx("reading the run lock")?;
+        Ok(holder.unwrap_or_default())
+    }
+
+    /// Puts a run's failed batches back in the queue and reopens the run. Refused while a
+    /// different run is active.
+    pub async fn retry_failed(&self, run_id: u64) -> Result<u32, StoreError> {
+        let t = self.tables().clone();
+        let mut conn = self.conn().await?;
+        let mut tx = conn.start_transaction(TxOpts::default()).await.ctx("starting the retry transaction")?;
+        let _: Option<String> =
+            tx.exec_first(format!("SELECT name FROM {} WHERE name = 'run' FOR UPDATE", t.locks), ()).await.ctx("taking the run lock")?;
+        let active: Option<u64> = tx
+            .exec_first(format!("SELECT id FROM {} WHERE status = 'running' AND id <> ? LIMIT 1", t.runs), (run_id,))
+            .await
+            .ctx("looking for an active run")?;
+        if let Some(other) = active {
+            tx.rollback().await.ctx("ending the retry transaction")?;
+            return Err(StoreError::Conflict(format!("run {other} is active; retry run {run_id}'s failed batches when it ends")));
+        }
+        tx.exec_drop(
+            format!(
+                "UPDATE {} SET status = 'pending', error_message = NULL, attempts = 0, errors = 0, processed_at = NULL
+                 WHERE run_id = ? AND status = 'error'",
+                t.queue
+            ),
+            (run_id,),
+        )
+        .await
+        .ctx("requeueing failed batches")?;
+        let n = tx.affected_rows() as u32;
+        if n > 0 {
+            tx.exec_drop(
+                format!("UPDATE {} SET status = 'running', finished_at = NULL, error_message = NULL WHERE id = ?", t.runs),
+                (run_id,),
+            )
+            .await
+            .ctx("reopening the run")?;
+        }
+        tx.commit().await.ctx("committing the retry")?;
+        Ok(n)
+    }
+
+    /// Ends an active run now: its pending batches are superseded; a batch being worked still
+    /// lands, since it is already consistent on its own.
+    pub async fn cancel_run(&self, run_id: u64) -> Result<bool, StoreError> {
+        let t = self.tables().clone();
+        let mut conn = self.conn().await?;
+        let mut tx = conn.start_transaction(TxOpts::default()).await.ctx("starting the cancel transaction")?;
+        tx.exec_drop(
+            format!("UPDATE {} SET status = 'cancelled', finished_at = UTC_TIMESTAMP(6), error_message = 'cancelled' WHERE id = ? AND status = 'running'", t.runs),
+            (run_id,),
+        )
+        .await
+        .ctx("cancelling the run")?;
+        let cancelled = tx.affected_rows() == 1;
+        if cancelled {
+            tx.exec_drop(
+                format!("UPDATE {} SET status = 'superseded', error_message = 'run cancelled' WHERE run_id = ? AND status = 'pending'", t.queue),
+                (run_id,),
+            )
+            .await
+            .ctx("superseding the cancelled run's batches")?;
+            tx.exec_drop(format!("UPDATE {} SET holder = '', acquired_at = NULL WHERE name = 'run'", t.locks), ())
+                .await
+                .ctx("releasing the run lock")?;
+        }
+        tx.commit().await.ctx("committing the cancel")?;
+        Ok(cancelled)
+    }
+
+    pub async fn paused(&self) -> Result<bool, StoreError> {
+        let map = self.read_options(&[PAUSED_OPTION]).await?;
+        Ok(map.get(PAUSED_OPTION).is_some_and(|v| v.as_slice() == b"1"))
+    }
+
+    pub async fn set_paused(&self, paused: bool) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        self.write_options(&mut conn, &[(PAUSED_OPTION, if paused { "1" } else { "0" }.to_owned())]).await
+    }
+
+    /// Runs, newest first.
+    pub async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRow>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<mysql_async::Row> = conn
+            .exec(format!("SELECT {RUN_COLUMNS} FROM {} ORDER BY id DESC LIMIT ?", self.tables().runs), (limit,))
+            .await
+            .ctx("listing runs")?;
+        rows.into_iter().map(run_from_row).collect()
+    }
+}

@@ -37,6 +37,7 @@ const QUEUE_COLUMNS: &[(&str, &str)] = &[
     ("sku_count", "int(10) unsigned NOT NULL DEFAULT 0"),
     ("product_count", "int(10) unsigned NOT NULL DEFAULT 0"),
     ("attempts", "int(10) unsigned NOT NULL DEFAULT 0"),
+    // Kept after a batch ends: who worked it last.
     ("lease_owner", "varchar(100) NULL"),
     ("lease_token", "char(36) NULL"),
     ("lease_expires_at", "datetime(6) NULL"),

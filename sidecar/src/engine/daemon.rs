@@ -1,0 +1,447 @@
+//! The long-running engine behind `serve`: a background loop that works whatever run is active
+//! (this sidecar's or another's on the same database), and the commands the control plane
+//! forwards. It never starts a full sync by itself: only explicit triggers and due schedules do.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Engine, EngineError, RunContext};
+use crate::store::changes::ChangeRow;
+use crate::store::queue::LeaseRow;
+use crate::store::runs::{BatchCounts, RunRow, Totals, Trigger};
+use crate::store::settings::MIN_INTERVAL_MINUTES;
+
+/// Pricing data and settings are re-read at most this often outside runs (selective syncs).
+const CONTEXT_MAX_AGE: Duration = Duration::from_secs(300);
+/// How long workers may take to finish their batches on shutdown before they are released.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineState {
+    Starting,
+    Recovering,
+    Idle,
+    Planning,
+    Running,
+    Paused,
+    Error,
+}
+
+/// A run with its live progress (totals summed from its batches so far).
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub run: RunRow,
+    pub batches: BatchCounts,
+}
+
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub database_ok: bool,
+    pub database_message: String,
+    pub api_ok: bool,
+    pub api_message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusView {
+    pub state: EngineState,
+    pub state_since_ms: i64,
+    pub paused: bool,
+    pub current_run: Option<RunView>,
+    pub last_run: Option<RunView>,
+    pub lock_holder: String,
+    pub leases: Vec<LeaseRow>,
+    pub health: Health,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TickOutcome {
+    pub started_run: Option<RunRow>,
+    pub leases_reclaimed: u32,
+    pub pending_changes: Vec<ChangeRow>,
+}
+
+struct Worker {
+    run_id: u64,
+    stop: CancellationToken,
+    abort: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+struct Inner {
+    state: Mutex<(EngineState, i64)>,
+    last_error: Mutex<Option<String>>,
+    api_health: Mutex<(bool, String)>,
+    paused: AtomicBool,
+    wake: Notify,
+    worker: tokio::sync::Mutex<Option<Worker>>,
+    context: tokio::sync::Mutex<Option<(Instant, RunContext)>>,
+    shutdown: CancellationToken,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[derive(Clone)]
+pub struct Daemon {
+    engine: Engine,
+    inner: Arc<Inner>,
+}
+
+impl Daemon {
+    pub fn new(engine: Engine) -> Self {
+        let inner = Inner {
+            state: Mutex::new((EngineState::Starting, now_ms())),
+            last_error: Mutex::new(None),
+            api_health: Mutex::new((true, "not contacted yet".into())),
+            paused: AtomicBool::new(false),
+            wake: Notify::new(),
+            worker: tokio::sync::Mutex::new(None),
+            context: tokio::sync::Mutex::new(None),
+            shutdown: CancellationToken::new(),
+        };
+        Self { engine, inner: Arc::new(inner) }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn set_state(&self, state: EngineState) {
+        let mut s = lock(&self.inner.state);
+        if s.0 != state {
+            tracing::info!(from = ?s.0, to = ?state, "engine state");
+            *s = (state, now_ms());
+        }
+    }
+
+    fn state(&self) -> (EngineState, i64) {
+        *lock(&self.inner.state)
+    }
+
+    fn record_error(&self, e: &EngineError) {
+        tracing::error!(error = %e, "engine error");
+        *lock(&self.inner.last_error) = Some(e.to_string());
+        if let EngineError::Api(api) = e {
+            *lock(&self.inner.api_health) = (false, api.to_string());
+        }
+    }
+
+    /// Migrates, hands back batches held by workers of this machine that are gone (a crashed
+    /// sidecar), and starts the background loop. Pending work of an active run resumes.
+    pub async fn start(&self) -> Result<JoinHandle<()>, EngineError> {
+        let store = self.engine.store();
+        store.check().await?;
+        store.migrate().await?;
+        self.set_state(EngineState::Recovering);
+        let dead = dead_local_owners(&store.leases().await?);
+        let released = store.release_leases_of(&dead).await?;
+        if released > 0 {
+            tracing::info!(released, "handed back batches of a sidecar that died on this machine");
+        }
+        self.inner.paused.store(store.paused().await?, Ordering::SeqCst);
+        self.set_state(EngineState::Idle);
+        let daemon = self.clone();
+        Ok(tokio::spawn(async move { daemon.main_loop().await }.instrument(tracing::info_span!("engine"))))
+    }
+
+    /// Stops claiming, lets in-flight batches finish for a short grace period, then releases
+    /// whatever is still held.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        if let Some(w) = self.inner.worker.lock().await.take() {
+            w.stop.cancel();
+            let abort = w.abort.clone();
+            let mut handle = w.handle;
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut handle).await.is_err() {
+                abort.cancel();
+                let _ = handle.await;
+            }
+        }
+    }
+
+    async fn main_loop(&self) {
+        while !self.inner.shutdown.is_cancelled() {
+            if let Err(e) = self.step().await {
+                self.record_error(&e);
+                self.set_state(EngineState::Error);
+            }
+            tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// One pass: follow the shared pause flag, and make sure the active run is being worked.
+    async fn step(&self) -> Result<(), EngineError> {
+        let store = self.engine.store();
+        let paused = store.paused().await?;
+        self.inner.paused.store(paused, Ordering::SeqCst);
+        let mut worker = self.inner.worker.lock().await;
+        if worker.as_ref().is_some_and(|w| w.handle.is_finished()) {
+            *worker = None;
+        }
+        if paused {
+            if let Some(w) = worker.as_ref() {
+                w.stop.cancel();
+            }
+            self.set_state(EngineState::Paused);
+            return Ok(());
+        }
+        let active = store.active_run().await?;
+        match (&active, worker.as_ref()) {
+            (Some(run), Some(w)) if w.run_id == run.id => self.set_state(EngineState::Running),
+            (Some(run), _) => {
+                if let Some(old) = worker.take() {
+                    old.stop.cancel();
+                }
+                let ctx = self.context(true).await?;
+                *worker = Some(self.spawn_worker(run.id, ctx));
+                self.set_state(EngineState::Running);
+            }
+            (None, _) => {
+                if self.state().0 != EngineState::Error || lock(&self.inner.last_error).is_none() {
+                    self.set_state(EngineState::Idle);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn_worker(&self, run_id: u64, ctx: RunContext) -> Worker {
+        let (stop, abort) = (CancellationToken::new(), CancellationToken::new());
+        let daemon = self.clone();
+        let (s, a) = (stop.clone(), abort.clone());
+        let handle = tokio::spawn(
+            async move {
+                let result = daemon.engine.work_run(&ctx, run_id, s.clone(), a).await;
+                match result {
+                    Ok(()) if !s.is_cancelled() => {
+                        match daemon.engine.store().finish_run_if_done(run_id, &ctx.settings.shop.timezone).await {
+                            Ok(run) => {
+                                *lock(&daemon.inner.api_health) = (true, "ok".into());
+                                *lock(&daemon.inner.last_error) = run.error_message.clone();
+                            }
+                            Err(e) => daemon.record_error(&e.into()),
+                        }
+                        daemon.set_state(EngineState::Idle);
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        daemon.record_error(&e);
+                        daemon.set_state(EngineState::Error);
+                    }
+                }
+                daemon.inner.wake.notify_one();
+            }
+            .instrument(tracing::info_span!("run", run_id)),
+        );
+        Worker { run_id, stop, abort, handle }
+    }
+
+    /// Settings, client and pricing data: fresh for a new run, cached for selective syncs.
+    async fn context(&self, fresh: bool) -> Result<RunContext, EngineError> {
+        let mut cached = self.inner.context.lock().await;
+        if let (false, Some((at, ctx))) = (fresh, cached.as_ref()) {
+            if at.elapsed() < CONTEXT_MAX_AGE {
+                return Ok(ctx.clone());
+            }
+        }
+        let ctx = self.engine.prepare().await;
+        match &ctx {
+            Ok(c) => {
+                *cached = Some((Instant::now(), c.clone()));
+                *lock(&self.inner.api_health) = (true, "ok".into());
+            }
+            Err(e) => self.record_error(e),
+        }
+        ctx
+    }
+
+    /// Starts a full sync, or returns the active run (false) instead of starting another.
+    pub async fn start_sync(&self, trigger: Trigger) -> Result<(RunRow, bool), EngineError> {
+        if let Some(run) = self.engine.store().active_run().await? {
+            return Ok((run, false));
+        }
+        // Credentials and the API are checked before anything is queued.
+        self.context(true).await?;
+        let previous = self.state().0;
+        self.set_state(EngineState::Planning);
+        let result = self.engine.start_run(trigger).await;
+        if result.is_err() {
+            self.set_state(previous);
+        }
+        let (run, created) = result?;
+        *lock(&self.inner.last_error) = None;
+        self.inner.wake.notify_one();
+        Ok((run, created))
+    }
+
+    /// WP-Cron's minute: reclaim expired leases, start a scheduled run when one is due, resume
+    /// pending work, and hand back changes waiting for the plugin's finalize step.
+    pub async fn tick(&self, max_changes: u32) -> Result<TickOutcome, EngineError> {
+        let store = self.engine.store();
+        let leases_reclaimed = store.reclaim_expired_leases().await?;
+        let mut started_run = None;
+        if !store.paused().await? && store.active_run().await?.is_none() && self.scheduled_run_due().await? {
+            let (run, created) = self.start_sync(Trigger::Cron).await?;
+            if created {
+                started_run = Some(run);
+            }
+        }
+        self.inner.wake.notify_one();
+        let pending_changes = store.list_changes(0, max_changes.clamp(1, 1000), false).await?;
+        Ok(TickOutcome { started_run, leases_reclaimed, pending_changes })
+    }
+
+    /// Due when the interval has passed since the last completed run, and no run of any kind
+    /// started in the last ten minutes (so a failing API is not hammered every minute).
+    async fn scheduled_run_due(&self) -> Result<bool, EngineError> {
+        let store = self.engine.store();
+        let interval_ms = i64::from(store.load_settings().await?.plugin.interval_minutes) * 60_000;
+        let now = now_ms();
+        let completed_long_ago = store
+            .last_completed_run()
+            .await?
+            .and_then(|r| r.finished_at_ms)
+            .is_none_or(|at| now - at >= interval_ms);
+        let recent_start = store
+            .recent_runs(1)
+            .await?
+            .first()
+            .is_some_and(|r| now - r.started_at_ms < i64::from(MIN_INTERVAL_MINUTES) * 60_000);
+        Ok(completed_long_ago && !recent_start)
+    }
+
+    async fn view(&self, run: RunRow) -> Result<RunView, EngineError> {
+        let (totals, batches): (Totals, BatchCounts) = self.engine.store().run_progress(run.id).await?;
+        let mut run = run;
+        if run.status.is_active() {
+            run.totals = totals;
+        }
+        Ok(RunView { run, batches })
+    }
+
+    pub async fn run_view(&self, run_id: u64) -> Result<Option<RunView>, EngineError> {
+        match self.engine.store().run(run_id).await? {
+            Some(run) => Ok(Some(self.view(run).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn status(&self) -> StatusView {
+        let (state, since) = self.state();
+        let store = self.engine.store();
+        let db = store.ping().await;
+        let (api_ok, api_message) = lock(&self.inner.api_health).clone();
+        let mut status = StatusView {
+            state,
+            state_since_ms: since,
+            paused: self.inner.paused.load(Ordering::SeqCst),
+            current_run: None,
+            last_run: None,
+            lock_holder: String::new(),
+            leases: Vec::new(),
+            health: Health {
+                database_ok: db.is_ok(),
+                database_message: db.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+                api_ok,
+                api_message,
+            },
+            last_error: lock(&self.inner.last_error).clone(),
+        };
+        if db.is_err() {
+            return status;
+        }
+        let details = async {
+            if let Some(run) = store.active_run().await? {
+                status.current_run = Some(self.view(run).await?);
+            }
+            if let Some(run) = store.last_finished_run().await? {
+                status.last_run = Some(self.view(run).await?);
+            }
+            status.lock_holder = store.lock_holder().await?;
+            status.leases = store.leases().await?;
+            Ok::<_, EngineError>(())
+        }
+        .await;
+        if let Err(e) = details {
+            status.last_error = Some(e.to_string());
+        }
+        status
+    }
+
+    pub async fn pause(&self) -> Result<(), EngineError> {
+        self.engine.store().set_paused(true).await?;
+        self.inner.paused.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+        self.step().await
+    }
+
+    pub async fn resume(&self) -> Result<(), EngineError> {
+        self.engine.store().set_paused(false).await?;
+        self.inner.paused.store(false, Ordering::SeqCst);
+        self.step().await
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.inner.paused.load(Ordering::SeqCst)
+    }
+
+    pub fn current_state(&self) -> EngineState {
+        self.state().0
+    }
+
+    pub async fn retry_failed(&self, run_id: u64) -> Result<u32, EngineError> {
+        let n = self.engine.store().retry_failed(run_id).await?;
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    pub async fn cancel_run(&self, run_id: u64) -> Result<bool, EngineError> {
+        let cancelled = self.engine.store().cancel_run(run_id).await?;
+        if let Some(w) = self.inner.worker.lock().await.as_ref() {
+            if w.run_id == run_id {
+                w.stop.cancel();
+            }
+        }
+        self.inner.wake.notify_one();
+        Ok(cancelled)
+    }
+
+    pub async fn sync_skus(&self, skus: &[String]) -> Result<super::selective::SelectiveOutcome, EngineError> {
+        let ctx = self.context(false).await?;
+        self.engine.sync_skus(&ctx, skus).await
+    }
+}
+
+/// Owners are `host:pid:nonce#worker`; a lease of this host whose process is gone is dead.
+fn dead_local_owners(leases: &[LeaseRow]) -> Vec<String> {
+    let host = super::host_name();
+    let mut dead: Vec<String> = leases
+        .iter()
+        .filter_map(|l| {
+            let mut parts = l.owner.splitn(3, ':');
+            let (h, pid) = (parts.next()?, parts.next()?.parse::<i32>().ok()?);
+            let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+            (h == host && pid != std::process::id() as i32 && !alive).then(|| l.owner.clone())
+        })
+        .collect();
+    dead.sort();
+    dead.dedup();
+    dead
+}

@@ -1,0 +1,68 @@
+//! Selective sync: a handful of SKUs (an order just changed them) fetched and applied at once,
+//! outside the queue, through the same matching and apply as a batch.
+
+use std::time::Instant;
+
+use super::{matching, Engine, EngineError, RunContext};
+use crate::store::apply::{ApplyError, ApplyTarget, Desired};
+use crate::store::catalog::alias_for;
+use crate::store::runs::Totals;
+
+/// The most SKUs one selective sync accepts; a full sync is the tool for more.
+pub const MAX_SELECTIVE_SKUS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkuResult {
+    pub sku: String,
+    pub product_id: u64,
+    /// "changed", "unchanged", "not_found", "conflict" or "error".
+    pub outcome: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SelectiveOutcome {
+    pub totals: Totals,
+    pub results: Vec<SkuResult>,
+    pub changed_product_ids: Vec<u64>,
+}
+
+impl Engine {
+    pub async fn sync_skus(&self, ctx: &RunContext, skus: &[String]) -> Result<SelectiveOutcome, EngineError> {
+        let started = Instant::now();
+        let products = self.store.find_products_by_keys(skus).await?;
+        let keys: Vec<String> = products.iter().flat_map(|p| p.keys()).collect();
+        let items = if keys.is_empty() { Vec::new() } else { ctx.client.batch_inventory(&keys, ctx.settings.plugin.price_tier).await? };
+        let apply_items = matching::match_items(&products, &items, &ctx.pricing);
+        let target = ApplyTarget { claim: None, run_id: None, started };
+        let outcome = match self.store.apply_batch(&apply_items, &target, &ctx.settings.shop).await {
+            Ok(o) => o,
+            Err(ApplyError::Store(e)) => return Err(e.into()),
+            Err(ApplyError::LeaseLost) => return Err(EngineError::Store(crate::store::StoreError::Data("a selective sync holds no lease".into()))),
+        };
+        let changed: Vec<u64> = outcome.changes.iter().map(|c| c.product_id).collect();
+        let mut results = Vec::with_capacity(skus.len());
+        for sku in skus {
+            let matched = apply_items.iter().find(|i| i.product.sku.as_deref() == Some(sku.as_str()) || alias_for(i.product.id) == *sku);
+            let result = match matched {
+                None => SkuResult { sku: sku.clone(), product_id: 0, outcome: "not_found", message: "no published product has this SKU".into() },
+                Some(item) => {
+                    let id = item.product.id;
+                    let label = item.product.label();
+                    let error = outcome.item_errors.iter().find(|e| e.starts_with(&label)).cloned();
+                    let (kind, message) = match (&item.desired, error) {
+                        (Desired::NotFound, _) => ("not_found", "Cachicamo has no item for this SKU".to_owned()),
+                        (_, _) if outcome.conflicted.contains(&id) => ("conflict", "the product changed in the store while it was applied; it was left as it is".to_owned()),
+                        (_, Some(e)) => ("error", e),
+                        _ if changed.contains(&id) => ("changed", String::new()),
+                        _ => ("unchanged", String::new()),
+                    };
+                    SkuResult { sku: sku.clone(), product_id: id, outcome: kind, message }
+                }
+            };
+            results.push(result);
+        }
+        tracing::info!(skus = skus.len(), changed = outcome.totals.changed, ms = started.elapsed().as_millis() as u64, "selective sync");
+        Ok(SelectiveOutcome { totals: outcome.totals, results, changed_product_ids: changed })
+    }
+}
