@@ -15,6 +15,8 @@ use cachicamo_testkit::testdb::{TestDb, TestStore};
 use cachicamo_testkit::Dataset;
 use tokio_util::sync::CancellationToken;
 
+pub mod daemon;
+
 pub const PREFIX: &str = "wp_";
 
 pub struct Harness {
