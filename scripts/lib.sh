@@ -19,6 +19,17 @@ ensure_packages() {
   [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v php >/dev/null 2>&1 || missing+=(php8.2-cli)
+  php -m 2>/dev/null | grep -qx curl || missing+=(php8.2-curl)
+  php -m 2>/dev/null | grep -qx mysqli || missing+=(php8.2-mysql)
+  php -m 2>/dev/null | grep -qx mbstring || missing+=(php8.2-mbstring)
+  php -m 2>/dev/null | grep -qx xml || missing+=(php8.2-xml)
+  command -v phpunit >/dev/null 2>&1 || missing+=(phpunit)
+  [ -f /usr/share/wordpress/wp-load.php ] || missing+=(wordpress)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
