@@ -217,7 +217,26 @@ async fn batch(State(state): State<Shared>, RawQuery(query): RawQuery, body: Byt
             "<html><body><h1>502 Bad Gateway</h1></body></html>",
             "text/html; charset=UTF-8",
         ),
+        BatchFault::Malformed(MalformedKind::Empty) => raw_json(Vec::new(), "application/json"),
+        BatchFault::Malformed(MalformedKind::Huge) => raw_json(huge_body(&array), "application/json"),
     }
+}
+
+/// The real items followed by filler items until the body is about 50 MB: a client that
+/// buffers whatever it is sent would balloon.
+fn huge_body(array: &Value) -> Vec<u8> {
+    const TARGET: usize = 50 * 1024 * 1024;
+    let mut body = array.to_string().into_bytes();
+    body.pop();
+    let filler = br#"{"product_uuid":"filler","sku_list":["FILLER-NOT-REQUESTED"],"stock_billable":1,"padding":"................................................................................................................................"}"#;
+    while body.len() < TARGET {
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        body.extend_from_slice(filler);
+    }
+    body.push(b']');
+    body
 }
 
 #[cfg(test)]

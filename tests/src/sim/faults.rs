@@ -19,6 +19,10 @@ pub enum MalformedKind {
     /// Valid array, but the items holding the SKU carry a string
     /// `stock_billable` and a string retail `amount_float`.
     WrongTypes,
+    /// Status 200 with an empty body.
+    Empty,
+    /// A valid JSON array padded to about 50 MB with filler items.
+    Huge,
 }
 
 /// A partial change of the fault settings; absent fields are left as they are.
