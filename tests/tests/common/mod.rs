@@ -16,6 +16,7 @@ use cachicamo_testkit::Dataset;
 use tokio_util::sync::CancellationToken;
 
 pub mod daemon;
+pub mod invariants;
 
 pub const PREFIX: &str = "wp_";
 
