@@ -305,6 +305,17 @@ async fn invalid_inputs_are_refused_with_a_reason() {
     assert!(e.message().contains("10000 SKUs is too many"), "{}", e.message());
     let e = c.sync_skus(proto::SyncSkusRequest { skus: vec!["ok".into(), "   ".into()] }).await.expect_err("blank");
     assert_eq!(e.code(), Code::InvalidArgument);
+    // SQL metacharacters and emoji are just SKUs that match nothing; nothing is written.
+    let before = q_i64(&h, format!("SELECT COUNT(*) FROM {PREFIX}postmeta")).await;
+    let odd = c
+        .sync_skus(proto::SyncSkusRequest { skus: vec!["'; DROP TABLE wp_posts; --".into(), "🦔\\x00%_".into(), "\" OR 1=1 #".into()] })
+        .await
+        .expect("odd SKUs are answered")
+        .into_inner();
+    assert!(odd.results.iter().all(|r| r.outcome == "not_found"), "{odd:?}");
+    assert_eq!(q_i64(&h, format!("SELECT COUNT(*) FROM {PREFIX}postmeta")).await, before);
+    let e = c.sync_skus(proto::SyncSkusRequest { skus: vec!["a\u{7}bell".into()] }).await.expect_err("control characters");
+    assert_eq!(e.code(), Code::InvalidArgument);
     let e = c.start_sync(proto::StartSyncRequest { trigger: 0 }).await.expect_err("no trigger");
     assert_eq!(e.code(), Code::InvalidArgument);
     let e = c.start_sync(proto::StartSyncRequest { trigger: 42 }).await.expect_err("bad trigger");
@@ -438,4 +449,35 @@ async fn the_cli_drives_the_daemon() {
     let out = cli(&["cancel"]).output().await.expect("cancel");
     assert!(!out.status.success(), "nothing to cancel");
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not active"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_progress_streams_and_stops_claiming() {
+    let h = Harness::new(store(1500)).await;
+    h.sim.faults().set_latency_ms(250);
+    let mut d = DaemonProc::start(&h, &[]).await;
+    let mut c = d.client().await;
+    let run = start(&mut c, proto::Trigger::Manual).await.run.expect("run");
+    let mut stream = c.watch_run(proto::WatchRunRequest { run_id: run.id }).await.expect("WatchRun").into_inner();
+    stream.message().await.expect("first progress");
+    while completed_batches(&h, run.id).await < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = std::time::Instant::now();
+    let status = d.terminate().await;
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(12), "an open stream does not hold the shutdown: {:?}", started.elapsed());
+    let ended = loop {
+        match stream.message().await {
+            Ok(Some(p)) if !p.finished => continue,
+            other => break other,
+        }
+    };
+    match ended {
+        Err(e) => assert_eq!(e.code(), Code::Unavailable, "{}", e.message()),
+        Ok(other) => panic!("the stream should end with UNAVAILABLE, got {other:?}"),
+    }
+    let done = completed_batches(&h, run.id).await;
+    assert!(done < i64::from(run.total_batches), "claiming stopped: {done} of {} batches", run.total_batches);
+    assert_eq!(run_status(&h, run.id).await, "running", "the run waits for the next start");
 }

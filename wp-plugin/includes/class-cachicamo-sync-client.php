@@ -289,6 +289,10 @@ class Cachicamo_Sync_Client {
 		if ( ! function_exists( 'curl_init' ) ) {
 			throw new Cachicamo_Sync_Sidecar_Unavailable( "PHP's curl extension is missing: install it (php-curl) so the plugin can talk to the Cachicamo Sync sidecar." );
 		}
+		// Without a path curl would call localhost:80 over TCP: the web server, not the sidecar.
+		if ( '' === $this->socket_path || false !== strpos( $this->socket_path, "\0" ) ) {
+			throw new Cachicamo_Sync_Sidecar_Unavailable( "The Cachicamo Sync sidecar's socket path is empty or invalid: set it in the plugin's settings." );
+		}
 		// curl would only say it could not resolve the host.
 		if ( strlen( $this->socket_path ) > self::MAX_SOCKET_PATH_BYTES ) {
 			throw new Cachicamo_Sync_Sidecar_Unavailable( sprintf( 'The socket path %s is %d bytes long, but a Unix socket path may have at most %d: choose a shorter one for the sidecar (--socket) and the plugin.', $this->socket_path, strlen( $this->socket_path ), self::MAX_SOCKET_PATH_BYTES ) );
@@ -366,11 +370,11 @@ class Cachicamo_Sync_Client {
 		if ( $stopped ) {
 			return;
 		}
-		// A status means the sidecar finished its answer, even when curl then reports an error (the
-		// sidecar resets a stream whose request it answered without reading).
+		// A status ends the answer, so it stands even if curl reports an error after it (tonic resets
+		// a stream it answered without reading the whole request).
 		if ( null !== $status ) {
 			if ( 0 !== $status ) {
-				throw new Cachicamo_Sync_Rpc_Error( '' !== $message ? $message : sprintf( 'The Cachicamo Sync sidecar refused %s with gRPC status %d.', $path, $status ), $status );
+				throw new Cachicamo_Sync_Rpc_Error( '' !== $message ? $message : $this->unexplained( $path, $status ), $status );
 			}
 			if ( '' !== $buffer ) {
 				throw new UnexpectedValueException( 'The Cachicamo Sync sidecar ended its answer in the middle of a message.' );
@@ -387,7 +391,7 @@ class Cachicamo_Sync_Client {
 	 * @param float      $timeout_seconds Its timeout.
 	 * @return Cachicamo_Sync_Sidecar_Unavailable
 	 */
-	private function unavailable( $handle, float $timeout_seconds ): Cachicamo_Sync_Sidecar_Unavailable {
+	private function unavailable( CurlHandle $handle, float $timeout_seconds ): Cachicamo_Sync_Sidecar_Unavailable {
 		$errno = curl_errno( $handle );
 		$start = 'Start it with `systemctl start cachicamo-sidecar` (or `cachicamo-sidecar serve`).';
 		switch ( $errno ) {
@@ -416,6 +420,21 @@ class Cachicamo_Sync_Client {
 				return new Cachicamo_Sync_Sidecar_Unavailable( sprintf( 'The Cachicamo Sync sidecar stopped in the middle of the call (%s); check that it is running with `systemctl status cachicamo-sidecar`.', curl_error( $handle ) ), $errno );
 		}
 		return new Cachicamo_Sync_Sidecar_Unavailable( sprintf( 'Could not talk to the Cachicamo Sync sidecar on %s: %s (curl error %d).', $this->socket_path, curl_error( $handle ), $errno ), $errno );
+	}
+
+	/**
+	 * A sentence for an error status the sidecar sent without a message.
+	 *
+	 * @param string $path   The called package.Service/Method.
+	 * @param int    $status The gRPC status code.
+	 * @return string
+	 */
+	private function unexplained( string $path, int $status ): string {
+		// tonic answers a method it does not serve with a bare UNIMPLEMENTED.
+		if ( Cachicamo_Sync_Rpc_Error::UNIMPLEMENTED === $status ) {
+			return sprintf( 'The Cachicamo Sync sidecar does not know %s: it is probably older than the plugin, so update it.', $path );
+		}
+		return sprintf( 'The Cachicamo Sync sidecar refused %s with gRPC status %d.', $path, $status );
 	}
 
 	/**

@@ -61,9 +61,16 @@ class Cachicamo_Sync_Protobuf {
 	 * Builds a codec for the messages of a schema.
 	 *
 	 * @param array $schema Message name => field name => array( number, type, repeated, message type ).
+	 * @throws InvalidArgumentException When a field's entry is not of that form.
 	 */
 	public function __construct( array $schema ) {
 		foreach ( $schema as $message_type => $fields ) {
+			foreach ( $fields as $name => $field ) {
+				$known_type = isset( $field[1] ) && isset( self::WIRE_TYPES[ $field[1] ] ) && ( 'message' !== $field[1] || isset( $schema[ $field[3] ?? '' ] ) );
+				if ( ! $known_type || ! is_int( $field[0] ?? null ) || $field[0] < 1 ) {
+					throw new InvalidArgumentException( sprintf( 'The schema of %s.%s is not array( number, type, repeated, message type ) with a known type.', $message_type, $name ) );
+				}
+			}
 			uasort(
 				$fields,
 				function ( $a, $b ) {
@@ -245,9 +252,6 @@ class Cachicamo_Sync_Protobuf {
 			'int64'  => array( PHP_INT_MIN, PHP_INT_MAX ),
 			'enum'   => array( -0x80000000, 0x7FFFFFFF ),
 		);
-		if ( ! isset( $ranges[ $type ] ) ) {
-			throw new InvalidArgumentException( sprintf( '%s has the unsupported type %s.', $label, $type ) );
-		}
 		if ( ! is_int( $value ) || $value < $ranges[ $type ][0] || $value > $ranges[ $type ][1] ) {
 			throw new InvalidArgumentException( sprintf( '%s must be an integer from %d to %d.', $label, $ranges[ $type ][0], $ranges[ $type ][1] ) );
 		}

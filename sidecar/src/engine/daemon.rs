@@ -119,6 +119,11 @@ impl Daemon {
         &self.engine
     }
 
+    /// Resolves once a shutdown has begun.
+    pub async fn stopping(&self) {
+        self.inner.shutdown.cancelled().await
+    }
+
     fn set_state(&self, state: EngineState) {
         let mut s = lock(&self.inner.state);
         if s.0 != state {
@@ -151,8 +156,9 @@ impl Daemon {
         if released > 0 {
             tracing::info!(released, "handed back batches of a sidecar that died on this machine");
         }
-        self.inner.paused.store(store.paused().await?, Ordering::SeqCst);
-        self.set_state(EngineState::Idle);
+        let paused = store.paused().await?;
+        self.inner.paused.store(paused, Ordering::SeqCst);
+        self.set_state(if paused { EngineState::Paused } else { EngineState::Idle });
         let daemon = self.clone();
         Ok(tokio::spawn(async move { daemon.main_loop().await }.instrument(tracing::info_span!("engine"))))
     }

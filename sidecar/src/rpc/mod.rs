@@ -257,7 +257,13 @@ impl SyncService for SyncServer {
                 if tx.send(Ok(msg)).await.is_err() || finished {
                     break;
                 }
-                tokio::time::sleep(WATCH_INTERVAL).await;
+                tokio::select! {
+                    _ = daemon.stopping() => {
+                        let _ = tx.send(Err(Status::unavailable("the sidecar is shutting down; the run resumes when it is back"))).await;
+                        break;
+                    }
+                    _ = tokio::time::sleep(WATCH_INTERVAL) => {}
+                }
                 view = match daemon.run_view(run_id).await {
                     Ok(v) => v,
                     Err(e) => {

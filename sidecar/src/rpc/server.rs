@@ -4,13 +4,18 @@
 
 use std::future::Future;
 use std::io::ErrorKind;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use http_body_util::{BodyExt, Full, Limited};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chown, Group};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::body::Body;
+use tonic::codegen::http::{Request, Response};
 
 use super::SyncServer;
 use crate::engine::daemon::Daemon;
@@ -88,6 +93,60 @@ pub async fn bind(opts: &SocketOptions) -> Result<UnixListener, ServeError> {
     Ok(listener)
 }
 
+/// The largest request the server reads; tonic refuses messages over 4 MiB anyway.
+const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024 + 5;
+
+/// Reads a request's whole body before routing it. When tonic answers before reading the body
+/// (an unknown method, say), it resets the stream, and the libcurl of Debian 12 (which the PHP
+/// plugin uses) then sometimes loses the answer; with the body read first the answer always
+/// arrives. Our requests are small unary or server-streaming calls, so nothing is lost by it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadBodyFirstLayer;
+
+impl<S> tower::Layer<S> for ReadBodyFirstLayer {
+    type Service = ReadBodyFirst<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ReadBodyFirst { inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadBodyFirst<S> {
+    inner: S,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S> tower::Service<Request<Body>> for ReadBodyFirst<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone is the ready one; keep it for the call, per tower's contract.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => return Ok(tonic::Status::resource_exhausted("the request is larger than 4 MiB").into_http()),
+            };
+            inner.call(Request::from_parts(parts, Body::new(Full::new(bytes)))).await.map_err(Into::into)
+        })
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops the engine gracefully and removes the socket.
 pub async fn serve(daemon: Daemon, listener: UnixListener, path: PathBuf, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -98,7 +157,15 @@ pub async fn serve(daemon: Daemon, listener: UnixListener, path: PathBuf, shutdo
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
     tracing::info!(socket = %path.display(), "serving");
+    // The engine stops first (and open progress streams end), so the server's own graceful stop
+    // does not wait on a watching admin panel.
+    let engine = daemon.clone();
+    let shutdown = async move {
+        shutdown.await;
+        engine.shutdown().await;
+    };
     let result = tonic::transport::Server::builder()
+        .layer(ReadBodyFirstLayer)
         .add_service(health)
         .add_service(reflection)
         .add_service(SyncServiceServer::new(SyncServer::new(daemon.clone())))
