@@ -31,4 +31,16 @@ class TransportTest extends Cachicamo_Sync_Test_Case {
 			$this->assertIsArray( $client->get_status()['health'] );
 		}
 	}
+
+	public function test_invalid_utf8_is_refused_and_nothing_is_written() {
+		global $wpdb;
+		$before = (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$wpdb->postmeta}" );
+		try {
+			$this->client()->sync_skus( array( "SIM-\xff\xfe-bad" ) );
+			$this->fail( 'invalid UTF-8 cannot be a SKU' );
+		} catch ( Cachicamo_Sync_Rpc_Error $e ) {
+			$this->assertStringContainsString( 'UTF-8', $e->getMessage() );
+		}
+		$this->assertSame( $before, (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$wpdb->postmeta}" ) );
+	}
 }
