@@ -116,6 +116,9 @@ pub struct ConfigArgs {
     /// Seconds a worker may hold a batch without renewing it before another may take it over
     #[arg(long, env = "CACHICAMO_LEASE_SECS", default_value_t = 120, global = true)]
     pub lease_secs: u64,
+    /// Days of finished runs, batches and finalized change records to keep
+    #[arg(long, env = "CACHICAMO_RETENTION_DAYS", default_value_t = 30, global = true)]
+    pub retention_days: u32,
     /// Overrides the access token stored in the plugin's settings
     #[arg(long, env = "CACHICAMO_ACCESS_TOKEN", hide_env_values = true, global = true)]
     pub access_token: Option<String>,
@@ -141,6 +144,7 @@ pub struct Config {
     pub api_timeout: Duration,
     pub api_attempts: usize,
     pub lease: Duration,
+    pub retention_days: u32,
     pub access_token: Option<Secret>,
     pub store_uuid: Option<String>,
 }
@@ -173,6 +177,7 @@ impl ConfigArgs {
         check_range("--api-attempts", "between 1 and 20", self.api_attempts, 1..=20)?;
         check_range("--api-timeout", "between 1 and 600 seconds", self.api_timeout, 1..=600)?;
         check_range("--lease-secs", "between 10 and 3600 seconds", self.lease_secs, 10..=3600)?;
+        check_range("--retention-days", "between 1 and 3650 days", self.retention_days, 1..=3650)?;
         if !(self.rate_limit.is_finite() && self.rate_limit >= 0.1 && self.rate_limit <= 10_000.0) {
             return Err(ConfigError::OutOfRange {
                 name: "--rate-limit",
@@ -190,6 +195,7 @@ impl ConfigArgs {
             api_timeout: Duration::from_secs(self.api_timeout),
             api_attempts: self.api_attempts,
             lease: Duration::from_secs(self.lease_secs),
+            retention_days: self.retention_days,
             access_token: self.access_token.as_deref().filter(|t| !t.is_empty()).map(Secret::new),
             store_uuid: self.store_uuid.clone().filter(|s| !s.is_empty()),
         })

@@ -1,5 +1,6 @@
 //! Subcommands, output formats and progress display. Errors are `anyhow` here and nowhere else.
 
+mod doctor;
 mod progress;
 mod remote;
 mod report;
@@ -88,6 +89,11 @@ pub enum Command {
     Pause,
     /// Resume claiming batches
     Resume,
+    /// Check the configuration, database, settings, Cachicamo API, socket and clock
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Sync these SKUs now, outside the queue
     Sku {
         #[arg(required = true)]
@@ -122,6 +128,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         Command::Cancel { run } => remote::cancel(socket, run).await.map(|_| ExitCode::SUCCESS),
         Command::Pause => remote::pause(socket, true).await.map(|_| ExitCode::SUCCESS),
         Command::Resume => remote::pause(socket, false).await.map(|_| ExitCode::SUCCESS),
+        Command::Doctor { json } => doctor::run(&args.config, socket, json).await,
         Command::Sku { skus, json } => remote::sku(socket, skus, json).await.map(|_| ExitCode::SUCCESS),
     }
 }

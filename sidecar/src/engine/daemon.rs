@@ -21,6 +21,8 @@ use crate::store::settings::MIN_INTERVAL_MINUTES;
 const CONTEXT_MAX_AGE: Duration = Duration::from_secs(300);
 /// How long workers may take to finish their batches on shutdown before they are released.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often old history is purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineState {
@@ -179,10 +181,17 @@ impl Daemon {
     }
 
     async fn main_loop(&self) {
+        let mut last_purge: Option<Instant> = None;
         while !self.inner.shutdown.is_cancelled() {
             if let Err(e) = self.step().await {
                 self.record_error(&e);
                 self.set_state(EngineState::Error);
+            }
+            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                match self.engine.store().purge_older_than(self.engine.config().retention_days).await {
+                    Ok(_) => last_purge = Some(Instant::now()),
+                    Err(e) => tracing::warn!(error = %e, "could not purge old history"),
+                }
             }
             tokio::select! {
                 _ = self.inner.shutdown.cancelled() => return,

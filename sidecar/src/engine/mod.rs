@@ -77,6 +77,10 @@ impl Engine {
         &self.store
     }
 
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Checks the database and tables, migrates, and reads settings, credentials and pricing
     /// data. Every reason a run could not start surfaces here, before anything is queued.
     pub async fn prepare(&self) -> Result<RunContext, EngineError> {

@@ -5,8 +5,10 @@
 pub mod apply;
 pub mod catalog;
 pub mod changes;
+pub mod health;
 pub mod options;
 pub mod queue;
+pub mod retention;
 pub mod runs;
 pub mod schema;
 pub mod settings;

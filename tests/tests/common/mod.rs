@@ -48,6 +48,7 @@ impl Harness {
             api_timeout: Duration::from_secs(10),
             api_attempts: 3,
             lease: Duration::from_secs(60),
+            retention_days: 30,
             access_token: None,
             store_uuid: None,
         }
