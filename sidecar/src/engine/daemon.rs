@@ -23,6 +23,10 @@ const CONTEXT_MAX_AGE: Duration = Duration::from_secs(300);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often old history is purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// Pause between loop passes, and after a pass that failed (a down API or database is not
+/// asked again every second).
+const LOOP_EVERY: Duration = Duration::from_secs(1);
+const LOOP_AFTER_ERROR: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineState {
@@ -183,10 +187,14 @@ impl Daemon {
     async fn main_loop(&self) {
         let mut last_purge: Option<Instant> = None;
         while !self.inner.shutdown.is_cancelled() {
-            if let Err(e) = self.step().await {
-                self.record_error(&e);
-                self.set_state(EngineState::Error);
-            }
+            let pause = match self.step().await {
+                Ok(()) => LOOP_EVERY,
+                Err(e) => {
+                    self.record_error(&e);
+                    self.set_state(EngineState::Error);
+                    LOOP_AFTER_ERROR
+                }
+            };
             if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                 match self.engine.store().purge_older_than(self.engine.config().retention_days).await {
                     Ok(_) => last_purge = Some(Instant::now()),
@@ -196,7 +204,7 @@ impl Daemon {
             tokio::select! {
                 _ = self.inner.shutdown.cancelled() => return,
                 _ = self.inner.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     }
