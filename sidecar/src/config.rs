@@ -119,6 +119,12 @@ pub struct ConfigArgs {
     /// Days of finished runs, batches and finalized change records to keep
     #[arg(long, env = "CACHICAMO_RETENTION_DAYS", default_value_t = 30, global = true)]
     pub retention_days: u32,
+    /// Minutes without progress after which an active run is reported as stalled
+    #[arg(long, env = "CACHICAMO_STALL_MINUTES", default_value_t = 10, global = true)]
+    pub stall_minutes: u32,
+    /// Batches failing in a row that raise an alert
+    #[arg(long, env = "CACHICAMO_FAILURE_STREAK", default_value_t = 5, global = true)]
+    pub failure_streak: u32,
     /// Overrides the access token stored in the plugin's settings
     #[arg(long, env = "CACHICAMO_ACCESS_TOKEN", hide_env_values = true, global = true)]
     pub access_token: Option<String>,
@@ -145,6 +151,8 @@ pub struct Config {
     pub api_attempts: usize,
     pub lease: Duration,
     pub retention_days: u32,
+    pub stall_minutes: u32,
+    pub failure_streak: u32,
     pub access_token: Option<Secret>,
     pub store_uuid: Option<String>,
 }
@@ -178,6 +186,8 @@ impl ConfigArgs {
         check_range("--api-timeout", "between 1 and 600 seconds", self.api_timeout, 1..=600)?;
         check_range("--lease-secs", "between 10 and 3600 seconds", self.lease_secs, 10..=3600)?;
         check_range("--retention-days", "between 1 and 3650 days", self.retention_days, 1..=3650)?;
+        check_range("--stall-minutes", "between 1 and 1440 minutes", self.stall_minutes, 1..=1440)?;
+        check_range("--failure-streak", "between 1 and 1000 batches", self.failure_streak, 1..=1000)?;
         if !(self.rate_limit.is_finite() && self.rate_limit >= 0.1 && self.rate_limit <= 10_000.0) {
             return Err(ConfigError::OutOfRange {
                 name: "--rate-limit",
@@ -196,6 +206,8 @@ impl ConfigArgs {
             api_attempts: self.api_attempts,
             lease: Duration::from_secs(self.lease_secs),
             retention_days: self.retention_days,
+            stall_minutes: self.stall_minutes,
+            failure_streak: self.failure_streak,
             access_token: self.access_token.as_deref().filter(|t| !t.is_empty()).map(Secret::new),
             store_uuid: self.store_uuid.clone().filter(|s| !s.is_empty()),
         })

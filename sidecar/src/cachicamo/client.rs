@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::model::{parse_batch_body, BodyError, InventoryItem, PriceTier};
 use super::pricing::AuxData;
+use super::stats::ApiStats;
 use crate::config::Secret;
 
 /// A batch of 500 SKUs answers in well under 1 MiB; a body far larger is refused, not buffered.
@@ -74,6 +75,8 @@ pub struct ClientOptions {
     pub rate_limit: f64,
     /// First backoff delay; doubled per attempt, with jitter.
     pub min_backoff: Duration,
+    /// Where each attempt's latency and outcome are recorded, for metrics.
+    pub stats: Option<Arc<ApiStats>>,
 }
 
 #[derive(Clone)]
@@ -204,6 +207,15 @@ impl Client {
 
     async fn send(&self, method: Method, url: &str, body: Option<&Value>, timeout: Duration) -> Result<Vec<u8>, ApiError> {
         self.limiter.until_ready().await;
+        let started = std::time::Instant::now();
+        let result = self.send_once(method, url, body, timeout).await;
+        if let Some(stats) = &self.opts.stats {
+            stats.record(started.elapsed(), result.is_ok());
+        }
+        result
+    }
+
+    async fn send_once(&self, method: Method, url: &str, body: Option<&Value>, timeout: Duration) -> Result<Vec<u8>, ApiError> {
         let mut req = self.http.request(method, url).timeout(timeout);
         if let Some(body) = body {
             req = req.header(CONTENT_TYPE, "application/json").json(body);

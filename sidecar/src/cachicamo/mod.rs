@@ -3,6 +3,7 @@
 pub mod client;
 pub mod model;
 pub mod pricing;
+pub mod stats;
 
 pub use client::{ApiError, Client};
 pub use model::{InventoryItem, PriceTier};

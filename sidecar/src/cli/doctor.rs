@@ -83,6 +83,7 @@ pub async fn run(args: &ConfigArgs, socket: &Path, json: bool) -> anyhow::Result
                                     attempts: 1,
                                     rate_limit: 10.0,
                                     min_backoff: Duration::from_millis(100),
+                                    stats: None,
                                 });
                                 match api {
                                     Err(e) => add("cachicamo api", false, e.to_string()),

@@ -48,6 +48,9 @@ pub enum Command {
         /// Socket permissions, octal; others never get any
         #[arg(long, env = "CACHICAMO_SOCKET_MODE", default_value = "660")]
         socket_mode: String,
+        /// Serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464
+        #[arg(long, env = "CACHICAMO_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Start a full sync on the daemon, or with --once run one in this process without a daemon
     Sync {
@@ -89,6 +92,11 @@ pub enum Command {
     Pause,
     /// Resume claiming batches
     Resume,
+    /// Show run and Cachicamo API figures (runs today, success rate, durations, latency)
+    Metrics {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the configuration, database, settings, Cachicamo API, socket and clock
     Doctor {
         #[arg(long)]
@@ -116,8 +124,8 @@ pub fn init_logging(args: &Cli) {
 pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
     let socket = args.socket.as_path();
     match args.command {
-        Command::Serve { socket_group, socket_mode } => {
-            serve::run(&args.config, socket.to_owned(), socket_group, &socket_mode).await?;
+        Command::Serve { socket_group, socket_mode, metrics_addr } => {
+            serve::run(&args.config, socket.to_owned(), socket_group, &socket_mode, metrics_addr).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync { once: true, json, .. } => sync_once(&args.config, json).await,
@@ -128,6 +136,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         Command::Cancel { run } => remote::cancel(socket, run).await.map(|_| ExitCode::SUCCESS),
         Command::Pause => remote::pause(socket, true).await.map(|_| ExitCode::SUCCESS),
         Command::Resume => remote::pause(socket, false).await.map(|_| ExitCode::SUCCESS),
+        Command::Metrics { json } => remote::metrics(socket, json).await.map(|_| ExitCode::SUCCESS),
         Command::Doctor { json } => doctor::run(&args.config, socket, json).await,
         Command::Sku { skus, json } => remote::sku(socket, skus, json).await.map(|_| ExitCode::SUCCESS),
     }

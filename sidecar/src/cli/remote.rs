@@ -68,6 +68,8 @@ pub async fn status(socket: &Path, json: bool) -> anyhow::Result<()> {
             "health": {"database_ok": health.database_ok, "database": health.database_message, "api_ok": health.api_ok, "api": health.api_message},
             "last_error": s.last_error,
             "version": s.version,
+            "active_alerts": s.active_alerts.iter().map(alert_json).collect::<Vec<_>>(),
+            "recent_alerts": s.recent_alerts.iter().map(alert_json).collect::<Vec<_>>(),
         });
         println!("{out}");
         return Ok(());
@@ -97,6 +99,48 @@ pub async fn status(socket: &Path, json: bool) -> anyhow::Result<()> {
     if !s.last_error.is_empty() {
         println!("Last error: {}", s.last_error);
     }
+    for a in &s.active_alerts {
+        println!("ALERT ({}, since {}): {}", a.kind, when(a.raised_at), a.message);
+    }
+    Ok(())
+}
+
+fn alert_json(a: &proto::Alert) -> serde_json::Value {
+    serde_json::json!({"id": a.id, "kind": a.kind, "message": a.message, "raised_at": a.raised_at, "cleared_at": a.cleared_at})
+}
+
+pub async fn metrics(socket: &Path, json: bool) -> anyhow::Result<()> {
+    let mut c = connect(socket).await?;
+    let m = c.get_metrics(proto::GetMetricsRequest { recent_runs: 30 }).await.map_err(call_error)?.into_inner();
+    if json {
+        let runs: Vec<serde_json::Value> = m
+            .recent_runs
+            .iter()
+            .map(|r| {
+                let t = totals_from(r.totals.as_ref());
+                serde_json::json!({"run_id": r.id, "status": status_name(r.status), "started_at": r.started_at, "duration_ms": r.duration_ms,
+                    "total_skus": r.total_skus, "synced": t.synced, "changed": t.changed, "errors": t.errors})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"runs_today": m.runs_today, "success_rate": m.success_rate, "skus_per_hour": m.skus_per_hour,
+                "run_duration_avg_ms": m.run_duration_avg_ms, "run_duration_p95_ms": m.run_duration_p95_ms,
+                "api_requests": m.api_requests, "api_latency_p50_ms": m.api_latency_p50_ms, "api_latency_p95_ms": m.api_latency_p95_ms,
+                "api_error_rate": m.api_error_rate, "queue_depth": m.queue_depth, "recent_runs": runs})
+        );
+        return Ok(());
+    }
+    println!("Runs today: {} · success rate {:.0}% · {:.0} SKUs per hour", m.runs_today, m.success_rate * 100.0, m.skus_per_hour);
+    println!("Run duration: {:.1} s average, {:.1} s p95", m.run_duration_avg_ms as f64 / 1000.0, m.run_duration_p95_ms as f64 / 1000.0);
+    println!(
+        "Cachicamo, last 15 minutes: {} requests, {:.0} ms p50, {:.0} ms p95, {:.1}% errors",
+        m.api_requests,
+        m.api_latency_p50_ms,
+        m.api_latency_p95_ms,
+        m.api_error_rate * 100.0
+    );
+    println!("Queue: {} batches pending", m.queue_depth);
     Ok(())
 }
 

@@ -1,15 +1,17 @@
 //! `cachicamo-sidecar serve`: the daemon.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use cachicamo_sidecar::config::ConfigArgs;
 use cachicamo_sidecar::engine::daemon::Daemon;
 use cachicamo_sidecar::engine::Engine;
+use cachicamo_sidecar::rpc::prometheus;
 use cachicamo_sidecar::rpc::server::{self, SocketOptions};
 use tokio::signal::unix::{signal, SignalKind};
 
-pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mode: &str) -> anyhow::Result<()> {
+pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mode: &str, metrics_addr: Option<SocketAddr>) -> anyhow::Result<()> {
     let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
         .ok()
         .filter(|m| *m <= 0o770)
@@ -17,8 +19,15 @@ pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mo
     let config = config.resolve().context("invalid configuration")?;
     let daemon = Daemon::new(Engine::new(config));
     let opts = SocketOptions { path: socket.clone(), group, mode };
+    let metrics = match metrics_addr {
+        Some(addr) => Some(prometheus::bind(addr).await?),
+        None => None,
+    };
     let listener = server::bind(&opts).await?;
     let engine_loop = daemon.start().await.context("the sidecar could not start")?;
+    if let Some(metrics) = metrics {
+        tokio::spawn(prometheus::serve(daemon.clone(), metrics));
+    }
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
     let shutdown = async move {

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{Engine, EngineError, RunContext};
+use crate::store::alerts::AlertRow;
 use crate::store::changes::ChangeRow;
 use crate::store::queue::LeaseRow;
 use crate::store::runs::{BatchCounts, RunRow, Totals, Trigger};
@@ -27,6 +28,8 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// asked again every second).
 const LOOP_EVERY: Duration = Duration::from_secs(1);
 const LOOP_AFTER_ERROR: Duration = Duration::from_secs(10);
+/// How often the health conditions are evaluated.
+const WATCH_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineState {
@@ -65,6 +68,8 @@ pub struct StatusView {
     pub leases: Vec<LeaseRow>,
     pub health: Health,
     pub last_error: Option<String>,
+    pub active_alerts: Vec<AlertRow>,
+    pub recent_alerts: Vec<AlertRow>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +191,7 @@ impl Daemon {
 
     async fn main_loop(&self) {
         let mut last_purge: Option<Instant> = None;
+        let mut last_watch: Option<Instant> = None;
         while !self.inner.shutdown.is_cancelled() {
             let pause = match self.step().await {
                 Ok(()) => LOOP_EVERY,
@@ -195,6 +201,12 @@ impl Daemon {
                     LOOP_AFTER_ERROR
                 }
             };
+            if last_watch.is_none_or(|at| at.elapsed() >= WATCH_EVERY) {
+                last_watch = Some(Instant::now());
+                if let Err(e) = self.watch_health().await {
+                    tracing::warn!(error = %e, "could not evaluate health");
+                }
+            }
             if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                 match self.engine.store().purge_older_than(self.engine.config().retention_days).await {
                     Ok(_) => last_purge = Some(Instant::now()),
@@ -386,6 +398,8 @@ impl Daemon {
                 api_message,
             },
             last_error: lock(&self.inner.last_error).clone(),
+            active_alerts: Vec::new(),
+            recent_alerts: Vec::new(),
         };
         if db.is_err() {
             return status;
@@ -399,6 +413,8 @@ impl Daemon {
             }
             status.lock_holder = store.lock_holder().await?;
             status.leases = store.leases().await?;
+            status.active_alerts = store.active_alerts().await?;
+            status.recent_alerts = store.recent_alerts(20).await?;
             Ok::<_, EngineError>(())
         }
         .await;
@@ -419,6 +435,18 @@ impl Daemon {
         self.engine.store().set_paused(false).await?;
         self.inner.paused.store(false, Ordering::SeqCst);
         self.step().await
+    }
+
+    /// Why the Cachicamo API is failing, while it is: the last failed preparation of a run, or
+    /// nearly every recent request failing.
+    pub fn api_problem(&self) -> Option<String> {
+        let (ok, message) = lock(&self.inner.api_health).clone();
+        if !ok {
+            return Some(message);
+        }
+        let recent = self.engine.api_stats().snapshot();
+        (recent.requests >= 5 && recent.error_rate >= 0.9)
+            .then(|| format!("{:.0}% of the last {} requests failed", recent.error_rate * 100.0, recent.requests))
     }
 
     pub fn is_paused(&self) -> bool {

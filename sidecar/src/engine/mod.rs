@@ -3,6 +3,7 @@
 
 pub mod daemon;
 pub mod matching;
+pub mod monitor;
 pub mod plan;
 pub mod selective;
 
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::cachicamo::client::ClientOptions;
+use crate::cachicamo::stats::ApiStats;
 use crate::cachicamo::{ApiError, Client, PricingContext};
 use crate::config::Config;
 use crate::store::apply::{ApplyError, ApplyTarget};
@@ -64,13 +66,14 @@ pub struct Engine {
     store: Store,
     config: Arc<Config>,
     owner: String,
+    api_stats: Arc<ApiStats>,
 }
 
 impl Engine {
     pub fn new(config: Config) -> Self {
         let store = Store::new(&config.db, config.prefix.clone(), config.workers + 2);
         let owner = format!("{}:{}:{}", host_name(), std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
-        Self { store, config: Arc::new(config), owner }
+        Self { store, config: Arc::new(config), owner, api_stats: Arc::default() }
     }
 
     pub fn store(&self) -> &Store {
@@ -79,6 +82,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Latency and outcome of this sidecar's recent Cachicamo requests.
+    pub fn api_stats(&self) -> &ApiStats {
+        &self.api_stats
     }
 
     /// Checks the database and tables, migrates, and reads settings, credentials and pricing
@@ -107,6 +115,7 @@ impl Engine {
             attempts: self.config.api_attempts,
             rate_limit: self.config.rate_limit,
             min_backoff: Duration::from_millis(200),
+            stats: Some(self.api_stats.clone()),
         })?;
         let aux = client.fetch_aux().await?;
         let pricing = PricingContext::new(&settings.shop.currency, &aux);

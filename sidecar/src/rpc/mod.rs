@@ -2,6 +2,7 @@
 //! validates arguments. No SQL and no sync logic lives here.
 
 pub mod client;
+pub mod prometheus;
 pub mod server;
 
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use crate::engine::selective::MAX_SELECTIVE_SKUS;
 use crate::engine::EngineError;
 use crate::proto;
 use crate::proto::sync_service_server::SyncService;
+use crate::store::alerts::AlertRow;
 use crate::store::changes::ChangeRow;
 use crate::store::runs::{RunStatus, Totals, Trigger};
 use crate::store::StoreError;
@@ -120,6 +122,16 @@ fn change_message(c: ChangeRow) -> proto::Change {
         changed_at: ms_to_secs(c.changed_at_ms),
         finalized: c.finalized,
         sku: c.sku,
+    }
+}
+
+fn alert_message(a: AlertRow) -> proto::Alert {
+    proto::Alert {
+        id: a.id,
+        kind: a.kind,
+        message: a.message,
+        raised_at: ms_to_secs(a.raised_at_ms),
+        cleared_at: a.cleared_at_ms.map(ms_to_secs).unwrap_or(0),
     }
 }
 
@@ -232,6 +244,8 @@ impl SyncService for SyncServer {
             last_error: s.last_error.unwrap_or_default(),
             paused: s.paused,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            active_alerts: s.active_alerts.into_iter().map(alert_message).collect(),
+            recent_alerts: s.recent_alerts.into_iter().map(alert_message).collect(),
         }))
     }
 
@@ -389,6 +403,41 @@ impl SyncService for SyncServer {
             .await
             .map_err(|e| to_status(e.into()))?;
         Ok(Response::new(proto::ListChangesResponse { changes: rows.into_iter().map(change_message).collect() }))
+    }
+
+    async fn get_metrics(&self, request: Request<proto::GetMetricsRequest>) -> Result<Response<proto::GetMetricsResponse>, Status> {
+        let recent = match request.get_ref().recent_runs {
+            0 => 30,
+            n if n > 500 => return Err(Status::invalid_argument("recent_runs must be at most 500")),
+            n => n,
+        };
+        let m = self.daemon.engine().store().run_metrics(recent).await.map_err(|e| to_status(e.into()))?;
+        let api = self.daemon.engine().api_stats().snapshot();
+        Ok(Response::new(proto::GetMetricsResponse {
+            runs_today: m.runs_today,
+            success_rate: m.success_rate,
+            skus_per_hour: m.skus_per_hour,
+            run_duration_avg_ms: m.run_duration_avg_ms,
+            run_duration_p95_ms: m.run_duration_p95_ms,
+            api_requests: api.requests,
+            api_latency_p50_ms: api.latency_p50_ms,
+            api_latency_p95_ms: api.latency_p95_ms,
+            api_error_rate: api.error_rate,
+            queue_depth: m.queue_depth,
+            recent_runs: m
+                .recent_runs
+                .iter()
+                .map(|r| proto::RunSummary {
+                    id: r.id,
+                    status: run_status(r.status) as i32,
+                    trigger: trigger(&r.trigger) as i32,
+                    started_at: ms_to_secs(r.started_at_ms),
+                    duration_ms: r.duration_ms(),
+                    total_skus: r.total_skus,
+                    totals: Some(totals(&r.totals)),
+                })
+                .collect(),
+        }))
     }
 
     async fn ack_changes(&self, request: Request<proto::AckChangesRequest>) -> Result<Response<proto::AckChangesResponse>, Status> {

@@ -2,10 +2,12 @@
 //! the batch queue, runs, and the per-batch apply into WooCommerce's tables. Values are always
 //! bound as parameters; only table names, built from a validated prefix, are spliced in.
 
+pub mod alerts;
 pub mod apply;
 pub mod catalog;
 pub mod changes;
 pub mod health;
+pub mod metrics;
 pub mod options;
 pub mod queue;
 pub mod retention;
@@ -78,6 +80,7 @@ pub struct Tables {
     pub changes: String,
     pub locks: String,
     pub migrations: String,
+    pub alerts: String,
 }
 
 impl Tables {
@@ -96,6 +99,7 @@ impl Tables {
             changes: t("cachicamo_changes"),
             locks: t("cachicamo_locks"),
             migrations: t("cachicamo_migrations"),
+            alerts: t("cachicamo_alerts"),
         }
     }
 }

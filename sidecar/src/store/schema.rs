@@ -8,7 +8,7 @@ use mysql_async::Conn;
 use super::{SqlContext, Store, StoreError, Tables};
 
 /// Bump when a step is added; each step must be safe to run again after a crash mid-way.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 /// The old plugin's queue table, exactly as its dbDelta created it.
 fn legacy_queue_ddl(t: &Tables) -> String {
@@ -104,6 +104,22 @@ fn changes_ddl(t: &Tables) -> String {
     )
 }
 
+fn alerts_ddl(t: &Tables) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (
+            id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+            kind varchar(40) NOT NULL,
+            open_kind varchar(40) NULL,
+            message text NOT NULL,
+            raised_at datetime(6) NOT NULL,
+            cleared_at datetime(6) NULL,
+            PRIMARY KEY (id),
+            UNIQUE KEY open_kind (open_kind)
+        ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci",
+        t.alerts
+    )
+}
+
 fn locks_ddl(t: &Tables) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (
@@ -158,7 +174,7 @@ impl Store {
                 .await
                 .ctx("adding the queue index")?;
         }
-        for ddl in [runs_ddl(t), changes_ddl(t), locks_ddl(t)] {
+        for ddl in [runs_ddl(t), changes_ddl(t), locks_ddl(t), alerts_ddl(t)] {
             conn.query_drop(ddl).await.ctx("creating the sidecar tables")?;
         }
         conn.exec_drop(format!("INSERT IGNORE INTO {} (name) VALUES ('run')", t.locks), ()).await.ctx("creating the run lock")?;

@@ -49,6 +49,8 @@ impl Harness {
             api_attempts: 3,
             lease: Duration::from_secs(60),
             retention_days: 30,
+            stall_minutes: 10,
+            failure_streak: 5,
             access_token: None,
             store_uuid: None,
         }
