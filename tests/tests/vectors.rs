@@ -325,6 +325,9 @@ impl SyncService for Canned {
     async fn ack_changes(&self, _: Request<proto::AckChangesRequest>) -> Result<Response<proto::AckChangesResponse>, Status> {
         self.reply()
     }
+    async fn get_metrics(&self, _: Request<proto::GetMetricsRequest>) -> Result<Response<proto::GetMetricsResponse>, Status> {
+        self.reply()
+    }
 }
 
 /// Passes calls to the generated server and keeps the body it answers with.
@@ -529,6 +532,8 @@ async fn vectors() -> Vec<Vector> {
         last_error: "could not reach the Cachicamo API: connection refused".to_owned(),
         paused: true,
         version: "0.1.0".to_owned(),
+        active_alerts: vec![],
+        recent_alerts: vec![],
     };
     let value = get_status_response(&m);
     push("GetStatusResponse", response(m, |mut c| async move { drop(c.get_status(proto::GetStatusRequest {}).await) }).await, value);
