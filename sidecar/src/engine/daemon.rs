@@ -339,6 +339,8 @@ impl Daemon {
             }
         }
         self.inner.wake.notify_one();
+        // WordPress notifies about alerts on this call, so they are evaluated fresh for it.
+        self.watch_health().await?;
         let pending_changes = store.list_changes(0, max_changes.clamp(1, 1000), false).await?;
         Ok(TickOutcome { started_run, leases_reclaimed, pending_changes })
     }
