@@ -30,6 +30,8 @@ ensure_packages() {
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+  command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -94,3 +94,17 @@ async fn retention_removes_exactly_what_is_older_than_the_limit() {
     let again = h.engine().store().purge_older_than(30).await.expect("purge");
     assert_eq!(again, Default::default(), "a second purge finds nothing");
 }
+
+#[tokio::test]
+async fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/systemd/cachicamo-sidecar.service")).expect("unit file");
+    assert!(unit.contains("ExecStart=/usr/local/bin/cachicamo-sidecar serve"));
+    // verify wants the ExecStart binary to exist: point it at the one just built.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cachicamo-sidecar.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/cachicamo-sidecar", &binary("cachicamo-sidecar").display().to_string())).expect("write");
+    let out = tokio::process::Command::new("systemd-analyze").arg("verify").arg(&path).output().await.expect("systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("cachicamo-sidecar.service:"), "no warning about the unit: {stderr}");
+}
