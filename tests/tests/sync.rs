@@ -182,14 +182,74 @@ async fn a_sale_between_read_and_write_is_never_overwritten() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(waited, "the sync must reach the locked stock row");
+    // Cachicamo hears of the sale too (the plugin relays orders), so a fresh read agrees with it.
+    assert!(h.sim.faults().set_stock(&victim.sku, 77));
     order.query_drop("COMMIT").await.expect("commit");
     let run = sync.await.expect("join");
 
     assert_eq!(run.totals.conflicts, 1, "{run:?}");
     let s = product_state(&h.db.pool, PREFIX, victim.product_id).await.expect("state");
     assert_eq!(s.stock.as_deref(), Some("77"), "the sale's stock stays");
+    let stale: Option<i64> = watcher
+        .exec_first(
+            format!("SELECT COUNT(*) FROM {PREFIX}cachicamo_changes WHERE product_id = ? AND new_stock IS NOT NULL AND new_stock <> '77'"),
+            (victim.product_id,),
+        )
+        .await
+        .expect("changes");
+    assert_eq!(stale, Some(0), "the stale stock was never written, not even for a moment");
     let others: Vec<String> = h.mismatches().await.into_iter().filter(|m| !m.starts_with(&format!("#{} ", victim.product_id))).collect();
     assert_eq!(others, Vec::<String>::new(), "every other product is synced");
+}
+
+#[tokio::test]
+async fn a_conflicted_product_is_re_synced_with_a_fresh_read() {
+    let h = Harness::new(SeedOptions { simple: 50, variable: 0, variations: 0, missing: 0.0, differ: 1.0, ..small_store() }).await;
+    let victim = h.dataset.expected.iter().find(|e| e.kind == ProductKind::Simple && !e.sku.is_empty()).expect("a product");
+    let mut order = h.db.pool.get_conn().await.expect("conn");
+    order.query_drop("START TRANSACTION").await.expect("begin");
+    order
+        .exec_drop(format!("UPDATE {PREFIX}postmeta SET meta_value = '5' WHERE post_id = ? AND meta_key = '_stock'"), (victim.product_id,))
+        .await
+        .expect("order update");
+    let config = h.config();
+    let sync = tokio::spawn(async move {
+        cachicamo_sidecar::engine::Engine::new(config)
+            .sync_once(cachicamo_sidecar::store::runs::Trigger::Cli, None, tokio_util::sync::CancellationToken::new())
+            .await
+            .expect("sync")
+    });
+    let mut watcher = h.db.pool.get_conn().await.expect("conn");
+    // The sync waits on the order's row lock: either its compare-and-set write or its locking
+    // re-read of the rows it is about to write.
+    let mut waited = false;
+    for _ in 0..300 {
+        let waiting: Option<i64> = watcher
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+                 WHERE (INFO LIKE 'UPDATE `{PREFIX}postmeta` SET meta_value%' OR INFO LIKE '%`{PREFIX}postmeta`%FOR UPDATE%') AND TIME_MS > 300"
+            ))
+            .await
+            .expect("processlist");
+        if waiting.unwrap_or(0) > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(waited, "the sync must reach the locked stock row");
+    // Meanwhile Cachicamo has a newer figure of its own: the re-sync reads and writes that one.
+    assert!(h.sim.faults().set_stock(&victim.sku, 31));
+    order.query_drop("COMMIT").await.expect("commit");
+    let run = sync.await.expect("join");
+    assert_eq!(run.totals.conflicts, 1);
+    let s = product_state(&h.db.pool, PREFIX, victim.product_id).await.expect("state");
+    assert_eq!(s.stock.as_deref(), Some("31"), "the conflicted product was re-synced from a fresh read");
+    let logged: Vec<(Option<String>, Option<String>)> = watcher
+        .exec(format!("SELECT old_stock, new_stock FROM {PREFIX}cachicamo_changes WHERE product_id = ? AND run_id = ?"), (victim.product_id, run.id))
+        .await
+        .expect("changes");
+    assert!(logged.contains(&(Some("5".into()), Some("31".into()))), "the re-sync is in the change log: {logged:?}");
 }
 
 #[tokio::test]

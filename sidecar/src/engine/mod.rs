@@ -19,6 +19,7 @@ use crate::cachicamo::stats::ApiStats;
 use crate::cachicamo::{ApiError, Client, PricingContext};
 use crate::config::Config;
 use crate::store::apply::{ApplyError, ApplyTarget};
+use crate::store::catalog::CatalogProduct;
 use crate::store::queue::Claim;
 use crate::store::runs::{BatchCounts, RunRow, Totals, Trigger};
 use crate::store::settings::Settings;
@@ -260,6 +261,9 @@ impl Engine {
                     keys = keys.len(), items = items.len(), synced = t.synced, changed = t.changed, errors = t.errors,
                     not_found = t.not_found, conflicts = t.conflicts, ms = started.elapsed().as_millis() as u64, "batch applied"
                 );
+                if !outcome.conflicted.is_empty() {
+                    self.resync_conflicts(ctx, claim.run_id, &products, &outcome.conflicted).await;
+                }
                 Ok(())
             }
             Err(ApplyError::LeaseLost) => {
@@ -267,6 +271,23 @@ impl Engine {
                 Ok(())
             }
             Err(ApplyError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Products that changed in the store while their batch was applied were left alone; they
+    /// are read again from Cachicamo and applied now, against their new values. Cachicamo
+    /// stays the source of truth, but nothing is written from an answer older than the sale.
+    /// A failure here is only logged: the next run or selective sync covers them.
+    async fn resync_conflicts(&self, ctx: &RunContext, run_id: u64, products: &[CatalogProduct], conflicted: &[u64]) {
+        let again: Vec<CatalogProduct> = products.iter().filter(|p| conflicted.contains(&p.id)).cloned().collect();
+        match self.sync_products(ctx, &again, Some(run_id)).await {
+            Ok((_, outcome)) => tracing::info!(
+                products = again.len(),
+                changed = outcome.totals.changed,
+                conflicts = outcome.totals.conflicts,
+                "conflicted products re-synced"
+            ),
+            Err(e) => tracing::warn!(error = %e, products = again.len(), "could not re-sync conflicted products"),
         }
     }
 

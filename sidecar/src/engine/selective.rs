@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use super::{matching, Engine, EngineError, RunContext};
-use crate::store::apply::{ApplyError, ApplyTarget, Desired};
-use crate::store::catalog::alias_for;
+use crate::store::apply::{ApplyError, ApplyItem, ApplyOutcome, ApplyTarget, Desired};
+use crate::store::catalog::{alias_for, CatalogProduct};
 use crate::store::runs::Totals;
 
 /// The most SKUs one selective sync accepts; a full sync is the tool for more.
@@ -28,18 +28,30 @@ pub struct SelectiveOutcome {
 }
 
 impl Engine {
+    /// Fetches these products from Cachicamo now and applies them outside the queue; changes are
+    /// recorded under `run_id` when given.
+    pub(crate) async fn sync_products(
+        &self,
+        ctx: &RunContext,
+        products: &[CatalogProduct],
+        run_id: Option<u64>,
+    ) -> Result<(Vec<ApplyItem>, ApplyOutcome), EngineError> {
+        let started = Instant::now();
+        let keys: Vec<String> = products.iter().flat_map(|p| p.keys()).collect();
+        let items = if keys.is_empty() { Vec::new() } else { ctx.client.batch_inventory(&keys, ctx.settings.plugin.price_tier).await? };
+        let apply_items = matching::match_items(products, &items, &ctx.pricing);
+        let target = ApplyTarget { claim: None, run_id, started };
+        match self.store.apply_batch(&apply_items, &target, &ctx.settings.shop).await {
+            Ok(outcome) => Ok((apply_items, outcome)),
+            Err(ApplyError::Store(e)) => Err(e.into()),
+            Err(ApplyError::LeaseLost) => Err(EngineError::Store(crate::store::StoreError::Data("an apply outside the queue holds no lease".into()))),
+        }
+    }
+
     pub async fn sync_skus(&self, ctx: &RunContext, skus: &[String]) -> Result<SelectiveOutcome, EngineError> {
         let started = Instant::now();
         let products = self.store.find_products_by_keys(skus).await?;
-        let keys: Vec<String> = products.iter().flat_map(|p| p.keys()).collect();
-        let items = if keys.is_empty() { Vec::new() } else { ctx.client.batch_inventory(&keys, ctx.settings.plugin.price_tier).await? };
-        let apply_items = matching::match_items(&products, &items, &ctx.pricing);
-        let target = ApplyTarget { claim: None, run_id: None, started };
-        let outcome = match self.store.apply_batch(&apply_items, &target, &ctx.settings.shop).await {
-            Ok(o) => o,
-            Err(ApplyError::Store(e)) => return Err(e.into()),
-            Err(ApplyError::LeaseLost) => return Err(EngineError::Store(crate::store::StoreError::Data("a selective sync holds no lease".into()))),
-        };
+        let (apply_items, outcome) = self.sync_products(ctx, &products, None).await?;
         let changed: Vec<u64> = outcome.changes.iter().map(|c| c.product_id).collect();
         let mut results = Vec::with_capacity(skus.len());
         for sku in skus {
