@@ -12,6 +12,8 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 
 require_once __DIR__ . '/includes/class-cachicamo-sync-settings.php';
 require_once __DIR__ . '/includes/class-cachicamo-sync-cron.php';
+require_once __DIR__ . '/includes/class-cachicamo-sync-alerts.php';
+require_once __DIR__ . '/includes/class-cachicamo-sync-notifier.php';
 require_once __DIR__ . '/includes/class-cachicamo-sync-uninstaller.php';
 
 Cachicamo_Sync_Uninstaller::run();

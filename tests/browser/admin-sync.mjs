@@ -1,5 +1,6 @@
 // Logs into wp-admin in headless Chromium (Debian's), opens Tools → Cachicamo Sync, presses
-// Force Inventory Sync, watches the bar reach 100% and the totals appear, and saves a screenshot.
+// Force Inventory Sync, watches the bar reach 100% and the totals, the figures and the run's bar
+// in the chart appear, and saves a screenshot.
 // Usage: node admin-sync.mjs SITE_URL SCREENSHOT_PATH
 import { chromium } from 'playwright-core';
 
@@ -47,13 +48,26 @@ try {
   if (await page.isVisible('[data-role="info"]')) throw new Error('the "started" notice outlived the run');
   const names = await page.$$eval('[data-list="recent_changes"] td:first-child', (cells) => cells.map((c) => c.textContent));
   if (!names.length || names.some((n) => /&#?\w+;/.test(n))) throw new Error(`product names are not shown as text: ${names.slice(0, 3)}`);
+  const bars = await page.$$eval('[data-list="chart"] rect', (rects) => rects.map((r) => ({
+    status: r.getAttribute('class'),
+    height: Number(r.getAttribute('height')),
+    title: r.querySelector('title')?.textContent ?? '',
+  })));
+  const newest = bars[bars.length - 1];
+  if (!newest || !/cachicamo-sync-bar-completed$/.test(newest.status) || !(newest.height > 0) || !/^Run \d+, /.test(newest.title)) {
+    throw new Error(`the chart has no bar for the run: ${JSON.stringify(bars)}`);
+  }
+  const runsToday = (await page.textContent('[data-metric="runs_today"]')).trim();
+  if (!/^[1-9][\d,.]*$/.test(runsToday)) throw new Error(`no runs today shown: ${runsToday}`);
+  const engine = (await page.textContent('[data-field="engine"]')).trim();
+  if (!/^Engine: \w+ since /.test(engine)) throw new Error(`no engine state shown: ${engine}`);
   const errorShown = await page.isVisible('[data-role="error"]');
   if (errorShown) throw new Error(`an error is shown: ${await page.textContent('[data-role="error"]')}`);
   if (phpErrors.length) throw new Error(phpErrors.join('; '));
   // Let the bar's width transition end before the picture.
   await page.waitForTimeout(500);
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(`admin page: bar at ${label}, ${synced} SKUs synced, ${notFound} not found; screenshot ${screenshot}`);
+  console.log(`admin page: bar at ${label}, ${synced} SKUs synced, ${notFound} not found, ${bars.length} runs charted; screenshot ${screenshot}`);
   passed += 1;
 } catch (e) {
   console.error(`admin page test failed: ${e.message}`);

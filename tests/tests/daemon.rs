@@ -316,6 +316,22 @@ async fn invalid_inputs_are_refused_with_a_reason() {
     assert_eq!(q_i64(&h, format!("SELECT COUNT(*) FROM {PREFIX}postmeta")).await, before);
     let e = c.sync_skus(proto::SyncSkusRequest { skus: vec!["a\u{7}bell".into()] }).await.expect_err("control characters");
     assert_eq!(e.code(), Code::InvalidArgument);
+    // Invalid UTF-8 cannot even be written with prost: send the raw frame with curl.
+    let body = d.socket.with_extension("body");
+    std::fs::write(&body, [0u8, 0, 0, 0, 4, 0x0A, 0x02, 0xFF, 0xFE]).expect("frame");
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "--http2-prior-knowledge", "--unix-socket"])
+        .arg(&d.socket)
+        .args(["-H", "content-type: application/grpc", "-H", "te: trailers", "-D", "-", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg("http://localhost/cachicamo.sync.v1.SyncService/SyncSkus")
+        .output()
+        .await
+        .expect("curl");
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(answer.contains("grpc-status: 13"), "{answer}");
+    assert!(answer.contains("not%20UTF-8"), "the reason says so: {answer}");
+    assert_eq!(q_i64(&h, format!("SELECT COUNT(*) FROM {PREFIX}postmeta")).await, before);
     let e = c.start_sync(proto::StartSyncRequest { trigger: 0 }).await.expect_err("no trigger");
     assert_eq!(e.code(), Code::InvalidArgument);
     let e = c.start_sync(proto::StartSyncRequest { trigger: 42 }).await.expect_err("bad trigger");

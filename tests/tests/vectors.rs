@@ -151,7 +151,12 @@ fn get_status_response(m: &proto::GetStatusResponse) -> J {
         "last_run" => m.last_run.as_ref().map(run), "batch_counts" => m.batch_counts.as_ref().map(counts),
         "lock_holder" => &m.lock_holder, "leases" => list(&m.leases, lease), "health" => m.health.as_ref().map(health),
         "last_error" => &m.last_error, "paused" => m.paused, "version" => &m.version,
+        "active_alerts" => list(&m.active_alerts, alert), "recent_alerts" => list(&m.recent_alerts, alert),
     }
+}
+
+fn alert(m: &proto::Alert) -> J {
+    obj! { "id" => m.id, "kind" => &m.kind, "message" => &m.message, "raised_at" => m.raised_at, "cleared_at" => m.cleared_at }
 }
 
 fn watch_run_request(m: &proto::WatchRunRequest) -> J {
@@ -212,6 +217,27 @@ fn ack_changes_request(m: &proto::AckChangesRequest) -> J {
 
 fn ack_changes_response(m: &proto::AckChangesResponse) -> J {
     obj! { "acknowledged" => m.acknowledged }
+}
+
+fn get_metrics_request(m: &proto::GetMetricsRequest) -> J {
+    obj! { "recent_runs" => m.recent_runs }
+}
+
+fn run_summary(m: &proto::RunSummary) -> J {
+    obj! {
+        "id" => m.id, "status" => m.status, "trigger" => m.trigger, "started_at" => m.started_at,
+        "duration_ms" => m.duration_ms, "total_skus" => m.total_skus, "totals" => m.totals.as_ref().map(totals),
+    }
+}
+
+fn get_metrics_response(m: &proto::GetMetricsResponse) -> J {
+    obj! {
+        "runs_today" => m.runs_today, "success_rate" => m.success_rate, "skus_per_hour" => m.skus_per_hour,
+        "run_duration_avg_ms" => m.run_duration_avg_ms, "run_duration_p95_ms" => m.run_duration_p95_ms,
+        "api_requests" => m.api_requests, "api_latency_p50_ms" => m.api_latency_p50_ms,
+        "api_latency_p95_ms" => m.api_latency_p95_ms, "api_error_rate" => m.api_error_rate,
+        "queue_depth" => m.queue_depth, "recent_runs" => list(&m.recent_runs, run_summary),
+    }
 }
 
 // Getting prost's bytes through tonic.
@@ -494,6 +520,9 @@ async fn vectors() -> Vec<Vector> {
     let m = proto::AckChangesRequest { change_ids: vec![] };
     let value = ack_changes_request(&m);
     push("AckChangesRequest", request(|mut c| async move { drop(c.ack_changes(m).await) }).await, value);
+    let m = proto::GetMetricsRequest { recent_runs: 30 };
+    let value = get_metrics_request(&m);
+    push("GetMetricsRequest", request(|mut c| async move { drop(c.get_metrics(m).await) }).await, value);
 
     // Responses, as the sidecar answers.
     let m = proto::StartSyncResponse { run: Some(sample_run()), started: true };
@@ -547,6 +576,32 @@ async fn vectors() -> Vec<Vector> {
     let value = get_status_response(&m);
     push("GetStatusResponse", response(m, |mut c| async move { drop(c.get_status(proto::GetStatusRequest {}).await) }).await, value);
     let m = proto::GetStatusResponse::default();
+    let value = get_status_response(&m);
+    push("GetStatusResponse", response(m, |mut c| async move { drop(c.get_status(proto::GetStatusRequest {}).await) }).await, value);
+    // Alerts: one still open (cleared_at 0), one cleared; the open one is in both lists.
+    let open = proto::Alert {
+        id: 4_294_967_297,
+        kind: "sync_overdue".to_owned(),
+        message: "The last successful sync finished 48 hours ago, more than twice the 720-minute interval.".to_owned(),
+        raised_at: 1_767_225_600,
+        cleared_at: 0,
+    };
+    let cleared = proto::Alert {
+        id: 12,
+        kind: "api_unreachable".to_owned(),
+        message: "The Cachicamo API is not answering: «délai dépassé» ⚠️".to_owned(),
+        raised_at: -1,
+        cleared_at: 1_767_225_661,
+    };
+    let m = proto::GetStatusResponse {
+        state: proto::EngineState::Starting as i32,
+        state_since: 1_767_225_540,
+        health: Some(proto::Health { database_ok: true, database_message: "ok".to_owned(), ..Default::default() }),
+        version: "0.2.0".to_owned(),
+        active_alerts: vec![open.clone()],
+        recent_alerts: vec![open, cleared, proto::Alert { id: 1, ..Default::default() }],
+        ..Default::default()
+    };
     let value = get_status_response(&m);
     push("GetStatusResponse", response(m, |mut c| async move { drop(c.get_status(proto::GetStatusRequest {}).await) }).await, value);
     let progress = vec![
@@ -604,6 +659,44 @@ async fn vectors() -> Vec<Vector> {
     let m = proto::AckChangesResponse { acknowledged: 4_294_967_295 };
     let value = ack_changes_response(&m);
     push("AckChangesResponse", response(m, |mut c| async move { drop(c.ack_changes(proto::AckChangesRequest::default()).await) }).await, value);
+    let m = proto::GetMetricsResponse {
+        runs_today: 4_294_967_295,
+        success_rate: 0.9,
+        skus_per_hour: 12_345.678,
+        run_duration_avg_ms: 4_294_967_296,
+        run_duration_p95_ms: 9_007_199_254_740_993,
+        api_requests: 1_234,
+        api_latency_p50_ms: 20.5,
+        api_latency_p95_ms: 1e-3,
+        api_error_rate: 1.0 / 3.0,
+        queue_depth: 17,
+        recent_runs: vec![
+            proto::RunSummary {
+                id: 5_000_000_000,
+                status: proto::RunStatus::Failed as i32,
+                trigger: proto::Trigger::Cron as i32,
+                started_at: -62_135_596_800,
+                duration_ms: 0,
+                total_skus: 0,
+                totals: None,
+            },
+            proto::RunSummary {
+                id: 5_000_000_001,
+                status: proto::RunStatus::CompletedWithErrors as i32,
+                trigger: proto::Trigger::Manual as i32,
+                started_at: 1_767_225_600,
+                duration_ms: 123_456_789,
+                total_skus: 1_000_000,
+                totals: Some(sample_totals(4_294_967_296)),
+            },
+            proto::RunSummary { id: 5_000_000_002, status: proto::RunStatus::Running as i32, totals: Some(proto::Totals::default()), ..Default::default() },
+        ],
+    };
+    let value = get_metrics_response(&m);
+    push("GetMetricsResponse", response(m, |mut c| async move { drop(c.get_metrics(proto::GetMetricsRequest::default()).await) }).await, value);
+    let m = proto::GetMetricsResponse::default();
+    let value = get_metrics_response(&m);
+    push("GetMetricsResponse", response(m, |mut c| async move { drop(c.get_metrics(proto::GetMetricsRequest::default()).await) }).await, value);
     v
 }
 

@@ -1,6 +1,7 @@
 /**
  * Keeps the Cachicamo Sync panel live: starts a sync, polls while it runs, retries failed
- * batches. Every value is written with textContent, never as HTML.
+ * batches, and refreshes the figures, the runs chart and the alerts. Every value is written with
+ * textContent or as an SVG attribute, never as HTML; the server works out what to show.
  */
 ( function () {
 	'use strict';
@@ -11,6 +12,7 @@
 		return;
 	}
 	var timer = null;
+	var SVG = 'http://www.w3.org/2000/svg';
 
 	function field( name ) {
 		return panel.querySelector( '[data-field="' + name + '"]' );
@@ -34,6 +36,54 @@
 
 	function format( template, a, b ) {
 		return template.replace( '%1$d', a ).replace( '%2$d', b );
+	}
+
+	// One pass, so that a value containing %2$s or $& is never read as a placeholder.
+	function formatText( template, values ) {
+		var next = 0;
+		return template.replace( /%(?:(\d+)\$)?s/g, function ( match, position ) {
+			var value = position ? values[ position - 1 ] : values[ next++ ];
+			return undefined === value ? match : String( value );
+		} );
+	}
+
+	function renderMetrics( metrics ) {
+		if ( ! metrics ) {
+			return;
+		}
+		Object.keys( metrics.figures ).forEach( function ( name ) {
+			var cell = panel.querySelector( '[data-metric="' + name + '"]' );
+			if ( cell ) {
+				cell.textContent = metrics.figures[ name ];
+			}
+		} );
+		var chart = panel.querySelector( '[data-list="chart"]' );
+		chart.textContent = '';
+		metrics.chart.bars.forEach( function ( bar ) {
+			var rect = document.createElementNS( SVG, 'rect' );
+			[ 'x', 'y', 'width', 'height' ].forEach( function ( name ) {
+				rect.setAttribute( name, String( bar[ name ] ) );
+			} );
+			rect.setAttribute( 'class', 'cachicamo-sync-bar cachicamo-sync-bar-' + bar.status );
+			var title = document.createElementNS( SVG, 'title' );
+			title.textContent = bar.title;
+			rect.appendChild( title );
+			chart.appendChild( rect );
+		} );
+		setText( 'chart_note', metrics.chart.longest ? formatText( config.i18n.longest, [ metrics.chart.longest ] ) : config.i18n.noRuns );
+	}
+
+	function cells( texts, colSpan ) {
+		var tr = document.createElement( 'tr' );
+		texts.forEach( function ( text ) {
+			var td = document.createElement( 'td' );
+			td.textContent = text;
+			if ( colSpan ) {
+				td.colSpan = colSpan;
+			}
+			tr.appendChild( td );
+		} );
+		return tr;
 	}
 
 	function renderRun( run ) {
@@ -92,19 +142,24 @@
 		} );
 		panel.querySelector( '[data-action="retry"]' ).disabled = ! ( data.failed_batches && data.failed_batches.length );
 		renderList( 'recent_changes', data.recent_changes, config.i18n.noChanges, function ( change, empty ) {
-			var tr = document.createElement( 'tr' );
-			var cells = change
-				? [ change.name || '#' + change.product_id, change.sku, arrow( change.old_stock, change.new_stock ), arrow( change.old_price, change.new_price ) ]
-				: [ empty ];
-			cells.forEach( function ( text ) {
-				var td = document.createElement( 'td' );
-				td.textContent = text;
-				if ( ! change ) {
-					td.colSpan = 4;
-				}
-				tr.appendChild( td );
-			} );
-			return tr;
+			return change
+				? cells( [ change.name || '#' + change.product_id, change.sku, arrow( change.old_stock, change.new_stock ), arrow( change.old_price, change.new_price ) ] )
+				: cells( [ empty ], 4 );
+		} );
+		setText( 'engine', data.engine_text || '' );
+		renderMetrics( data.metrics );
+		renderList( 'alerts', data.alerts, config.i18n.noAlerts, function ( alert, empty ) {
+			var li = document.createElement( 'li' );
+			li.textContent = alert ? formatText( config.i18n.alert, [ alert.title, alert.message, alert.raised ] ) : empty;
+			if ( alert ) {
+				li.className = 'cachicamo-sync-alert';
+			}
+			return li;
+		} );
+		renderList( 'alert_history', data.alert_history, config.i18n.noHistory, function ( alert, empty ) {
+			return alert
+				? cells( [ alert.raised, alert.title, alert.message, alert.cleared || config.i18n.active ] )
+				: cells( [ empty ], 4 );
 		} );
 	}
 

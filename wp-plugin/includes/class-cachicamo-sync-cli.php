@@ -33,7 +33,8 @@ class Cachicamo_Sync_CLI {
 	}
 
 	/**
-	 * Runs a call; any failure ends the command with its message and exit code 1.
+	 * Runs a call; any failure ends the command with its message and exit code 1. Arguments the
+	 * codec refuses (a SKU that is not UTF-8) are the operator's to fix, so they end it too.
 	 *
 	 * @param callable $call The call.
 	 * @return mixed
@@ -41,7 +42,7 @@ class Cachicamo_Sync_CLI {
 	private function attempt( callable $call ) {
 		try {
 			return $call();
-		} catch ( RuntimeException $e ) {
+		} catch ( RuntimeException | InvalidArgumentException $e ) {
 			WP_CLI::error( $e->getMessage() );
 		}
 		return null;
@@ -136,7 +137,8 @@ class Cachicamo_Sync_CLI {
 	}
 
 	/**
-	 * Shows the engine state, the current and last run, and health.
+	 * Shows the engine state (and since when, UTC), the current and last run, health, and how
+	 * many alerts are active.
 	 *
 	 * ## OPTIONS
 	 *
@@ -161,7 +163,9 @@ class Cachicamo_Sync_CLI {
 		}
 		$row = array(
 			'state'     => $data['paused'] ? 'paused' : $data['state'],
+			'since'     => $data['state_since'] > 0 ? gmdate( 'Y-m-d H:i:s', $data['state_since'] ) : '',
 			'health'    => $data['health_text'],
+			'alerts'    => count( $data['alerts'] ),
 			'last_sync' => '' !== $data['last_sync'] ? $data['last_sync'] : 'never',
 			'run_id'    => $data['run']['id'] ?? '',
 			'run'       => isset( $data['run'] ) ? str_replace( '_', ' ', $data['run']['status'] ) : '',
@@ -173,6 +177,50 @@ class Cachicamo_Sync_CLI {
 			'conflicts' => $data['run']['conflicts'] ?? '',
 		);
 		WP_CLI\Utils\format_items( $assoc_args['format'] ?? 'table', array( $row ), array_keys( $row ) );
+	}
+
+	/**
+	 * Lists the active alerts, or with --all the recent ones, cleared included (times in UTC).
+	 *
+	 * ## OPTIONS
+	 *
+	 * [--all]
+	 * : Also the alerts that have cleared, newest first.
+	 *
+	 * [--format=<format>]
+	 * : How to print them.
+	 * ---
+	 * default: table
+	 * options:
+	 *   - table
+	 *   - json
+	 *   - csv
+	 *   - count
+	 * ---
+	 *
+	 * ## EXAMPLES
+	 *
+	 *     wp cachicamo alerts --all
+	 *
+	 * @param array $args       Positional arguments.
+	 * @param array $assoc_args Flags.
+	 */
+	public function alerts( $args, $assoc_args ) {
+		$client = $this->client();
+		$status = $this->attempt( fn() => $client->get_status() );
+		Cachicamo_Sync_Alerts::remember( $status );
+		$rows = array();
+		foreach ( empty( $assoc_args['all'] ) ? $status['active_alerts'] : $status['recent_alerts'] as $alert ) {
+			$rows[] = array(
+				'id'         => (int) $alert['id'],
+				'kind'       => $alert['kind'],
+				'state'      => $alert['cleared_at'] > 0 ? 'cleared' : 'active',
+				'raised_at'  => gmdate( 'Y-m-d H:i:s', (int) $alert['raised_at'] ),
+				'cleared_at' => $alert['cleared_at'] > 0 ? gmdate( 'Y-m-d H:i:s', (int) $alert['cleared_at'] ) : '',
+				'message'    => $alert['message'],
+			);
+		}
+		WP_CLI\Utils\format_items( $assoc_args['format'] ?? 'table', $rows, array( 'id', 'kind', 'state', 'raised_at', 'cleared_at', 'message' ) );
 	}
 
 	/**

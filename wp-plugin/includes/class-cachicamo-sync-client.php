@@ -143,7 +143,7 @@ class Cachicamo_Sync_Client {
 	}
 
 	/**
-	 * The engine's state, the current and last run, leases and health.
+	 * The engine's state, the current and last run, leases, health and alerts.
 	 *
 	 * @return array A GetStatusResponse.
 	 */
@@ -262,6 +262,17 @@ class Cachicamo_Sync_Client {
 	 */
 	public function ack_changes( array $ids ): array {
 		return $this->call( 'AckChanges', array( 'change_ids' => array_values( $ids ) ), 'AckChangesRequest', 'AckChangesResponse' );
+	}
+
+	/**
+	 * Figures over recent runs and Cachicamo calls, with the recent runs for a chart.
+	 *
+	 * @param int $recent_runs How many recent runs to summarise (1 to 500).
+	 * @return array A GetMetricsResponse: runs_today, success_rate, skus_per_hour, durations,
+	 *               API figures, queue_depth and recent_runs (oldest first).
+	 */
+	public function get_metrics( int $recent_runs = 30 ): array {
+		return $this->call( 'GetMetrics', array( 'recent_runs' => $recent_runs ), 'GetMetricsRequest', 'GetMetricsResponse' );
 	}
 
 	/**

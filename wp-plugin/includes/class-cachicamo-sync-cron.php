@@ -74,21 +74,40 @@ class Cachicamo_Sync_Cron {
 	}
 
 	/**
-	 * Every minute: the sidecar reclaims expired leases, starts a due run and resumes work; the
-	 * products it changed are finalized here.
+	 * Every minute: the sidecar reclaims expired leases, starts a due run, resumes work and
+	 * evaluates its alerts; new alerts are reported and the products it changed are finalized
+	 * here.
 	 *
 	 * @return array|null The tick response, or null when the sidecar could not be reached.
 	 */
 	public static function tick() {
+		$client = Cachicamo_Sync_Sidecar::client( 10.0 );
 		try {
-			$client   = Cachicamo_Sync_Sidecar::client( 10.0 );
 			$response = $client->tick( 200 );
-			Cachicamo_Sync_Finalizer::finalize_and_ack( $client, $response['pending_changes'] );
-			return $response;
+		} catch ( Cachicamo_Sync_Sidecar_Unavailable $e ) {
+			Cachicamo_Sync_Sidecar::log( 'cron tick: ' . $e->getMessage() );
+			Cachicamo_Sync_Notifier::sidecar_unreachable( $e->getMessage() );
+			return null;
 		} catch ( RuntimeException $e ) {
+			// An error status is still an answer: the sidecar is there.
+			Cachicamo_Sync_Notifier::sidecar_answered();
 			Cachicamo_Sync_Sidecar::log( 'cron tick: ' . $e->getMessage() );
 			return null;
 		}
+		Cachicamo_Sync_Notifier::sidecar_answered();
+		// Apart, so that a failed finalize does not hold back an alert, nor the other way round.
+		try {
+			Cachicamo_Sync_Notifier::alerts( $client->get_status() );
+		} catch ( RuntimeException $e ) {
+			Cachicamo_Sync_Sidecar::log( 'cron tick, alerts: ' . $e->getMessage() );
+		}
+		try {
+			Cachicamo_Sync_Finalizer::finalize_and_ack( $client, $response['pending_changes'] );
+		} catch ( RuntimeException $e ) {
+			Cachicamo_Sync_Sidecar::log( 'cron tick, finalize: ' . $e->getMessage() );
+			return null;
+		}
+		return $response;
 	}
 
 	/**

@@ -74,6 +74,13 @@ class Cachicamo_Sync_Integration extends WC_Integration {
 				'label'   => __( 'Log every sidecar call in WooCommerce → Status → Logs', 'cachicamo-sync' ),
 				'default' => 'no',
 			),
+			'alert_webhook_url'        => array(
+				'title'       => __( 'Alert webhook', 'cachicamo-sync' ),
+				'type'        => 'url',
+				'default'     => '',
+				'placeholder' => 'https://',
+				'description' => __( 'Optional. Alerts are e-mailed to the site admin; with an address here they are also POSTed to it as JSON, when raised and when cleared.', 'cachicamo-sync' ),
+			),
 			'delete_data_on_uninstall' => array(
 				'title'   => __( 'Uninstall', 'cachicamo-sync' ),
 				'type'    => 'checkbox',

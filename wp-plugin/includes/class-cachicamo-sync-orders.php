@@ -75,7 +75,8 @@ class Cachicamo_Sync_Orders {
 			$response = $client->sync_skus( array_map( 'strval', array_slice( $skus, 0, 100 ) ) );
 			Cachicamo_Sync_Finalizer::finalize_pending( $client );
 			return $response;
-		} catch ( RuntimeException $e ) {
+		} catch ( RuntimeException | InvalidArgumentException $e ) {
+			// An order is never broken by its re-sync: whatever went wrong is only logged.
 			Cachicamo_Sync_Sidecar::log( sprintf( 'selective sync of order %d: %s', (int) $order_id, $e->getMessage() ) );
 			return null;
 		}

@@ -72,6 +72,7 @@ class Cachicamo_Sync_Plugin {
 		Cachicamo_Sync_Cron::register();
 		Cachicamo_Sync_Orders::register();
 		Cachicamo_Sync_Admin_Page::register();
+		Cachicamo_Sync_Admin_Notice::register();
 		Cachicamo_Sync_Ajax::register();
 		add_filter( 'woocommerce_integrations', array( $this, 'add_integration' ) );
 		if ( defined( 'WP_CLI' ) && WP_CLI ) {

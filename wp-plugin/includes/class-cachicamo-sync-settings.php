@@ -22,6 +22,7 @@ class Cachicamo_Sync_Settings {
 	const MAX_INTERVAL    = 10080;
 	const PRICE_TYPES     = array( 'base', 'min_sale', 'retail' );
 	const MAX_SOCKET_PATH = 107;
+	const MAX_URL_LENGTH  = 2048;
 
 	/**
 	 * Every setting with its default, as strings (the old plugin's format).
@@ -38,6 +39,7 @@ class Cachicamo_Sync_Settings {
 			'debug'                    => 'no',
 			'socket_path'              => self::DEFAULT_SOCKET,
 			'delete_data_on_uninstall' => 'no',
+			'alert_webhook_url'        => '',
 		);
 	}
 
@@ -137,6 +139,15 @@ class Cachicamo_Sync_Settings {
 			}
 		}
 
+		if ( isset( $input['alert_webhook_url'] ) ) {
+			$url = is_string( $input['alert_webhook_url'] ) ? trim( $input['alert_webhook_url'] ) : '';
+			if ( '' === $url || self::is_webhook_url( $url ) ) {
+				$clean['alert_webhook_url'] = $url;
+			} else {
+				$errors[] = __( 'The alert webhook must be an http:// or https:// address, like https://hooks.example.com/cachicamo, or empty.', 'cachicamo-sync' );
+			}
+		}
+
 		foreach ( array( 'debug', 'delete_data_on_uninstall' ) as $flag ) {
 			if ( array_key_exists( $flag, $input ) ) {
 				$clean[ $flag ] = in_array( $input[ $flag ], array( 'yes', '1', 1, true ), true ) ? 'yes' : 'no';
@@ -144,6 +155,20 @@ class Cachicamo_Sync_Settings {
 		}
 
 		return array( $clean, $errors );
+	}
+
+	/**
+	 * Whether a URL can take the alert webhook's POST: http or https, a host, nothing odd.
+	 *
+	 * @param string $url The trimmed URL.
+	 * @return bool
+	 */
+	private static function is_webhook_url( $url ) {
+		if ( strlen( $url ) > self::MAX_URL_LENGTH || preg_match( '/[\s\x00-\x1f\x7f]/', $url ) || false === filter_var( $url, FILTER_VALIDATE_URL ) ) {
+			return false;
+		}
+		$parts = wp_parse_url( $url );
+		return is_array( $parts ) && in_array( strtolower( $parts['scheme'] ?? '' ), array( 'http', 'https' ), true ) && '' !== ( $parts['host'] ?? '' );
 	}
 
 	/**

@@ -1,7 +1,8 @@
 <?php
 /**
  * What the panel, the AJAX poll and `wp cachicamo status` show: the sidecar's state, the current
- * or last run, failed batches, recent changes and the old plugin's last-sync options.
+ * or last run, failed batches, recent changes, alerts, figures and the old plugin's last-sync
+ * options.
  *
  * @package Cachicamo_Sync
  */
@@ -14,6 +15,9 @@ if ( ! defined( 'ABSPATH' ) ) {
  * Collects and names the sidecar's status.
  */
 class Cachicamo_Sync_Status {
+
+	// The panel's alert history; the sidecar keeps more.
+	const ALERT_HISTORY = 10;
 
 	const RUN_RUNNING  = 2;
 	const BATCH_ERROR  = 4;
@@ -56,6 +60,41 @@ class Cachicamo_Sync_Status {
 	}
 
 	/**
+	 * A moment for the panel, in the site's timezone: the time alone today, else the date too.
+	 *
+	 * @param int $timestamp Unix seconds; 0 for never.
+	 * @return string
+	 */
+	public static function when( $timestamp ) {
+		if ( $timestamp <= 0 ) {
+			return __( 'never', 'cachicamo-sync' );
+		}
+		$time = (string) get_option( 'time_format' );
+		if ( wp_date( 'Y-m-d', $timestamp ) === wp_date( 'Y-m-d' ) ) {
+			return wp_date( $time, $timestamp );
+		}
+		return wp_date( get_option( 'date_format' ) . ' ' . $time, $timestamp );
+	}
+
+	/**
+	 * "Engine: running since 12:01".
+	 *
+	 * @param string $state  The engine state's name.
+	 * @param int    $since  When it began, Unix seconds.
+	 * @param bool   $paused Whether claiming is paused.
+	 * @return string
+	 */
+	public static function engine_text( $state, $since, $paused ) {
+		$name = $paused ? __( 'paused', 'cachicamo-sync' ) : $state;
+		if ( $since <= 0 ) {
+			/* translators: %s: engine state, e.g. idle or running. */
+			return sprintf( __( 'Engine: %s', 'cachicamo-sync' ), $name );
+		}
+		/* translators: 1: engine state, e.g. idle or running, 2: when it began. */
+		return sprintf( __( 'Engine: %1$s since %2$s', 'cachicamo-sync' ), $name, self::when( $since ) );
+	}
+
+	/**
 	 * A run as the panel shows it.
 	 *
 	 * @param array $run A Run message.
@@ -94,13 +133,15 @@ class Cachicamo_Sync_Status {
 	 */
 	public static function collect( $client = null ) {
 		$data = array(
-			'ok'        => false,
-			'message'   => '',
-			'last_sync' => (string) get_option( 'cachicamoapp_last_stock_sync', '' ),
+			'ok'          => false,
+			'message'     => '',
+			'last_sync'   => (string) get_option( 'cachicamoapp_last_stock_sync', '' ),
+			'engine_text' => __( 'Engine: unknown', 'cachicamo-sync' ),
 		);
 		try {
 			$client  = $client ? $client : Cachicamo_Sync_Sidecar::client( 3.0 );
 			$status  = $client->get_status();
+			Cachicamo_Sync_Alerts::remember( $status );
 			$current = is_array( $status['current_run'] ) ? self::run_view( $status['current_run'] ) : null;
 			$last    = is_array( $status['last_run'] ) ? self::run_view( $status['last_run'] ) : null;
 			$shown   = $current ? $current : $last;
@@ -129,11 +170,15 @@ class Cachicamo_Sync_Status {
 					'changed_at' => (int) $change['changed_at'],
 				);
 			}
-			$data = array_merge(
+			$metrics = Cachicamo_Sync_Metrics::view( $client->get_metrics( Cachicamo_Sync_Metrics::CHART_RUNS ) );
+			$state   = self::engine_state_name( $status['state'] );
+			$data    = array_merge(
 				$data,
 				array(
 					'ok'             => true,
-					'state'          => self::engine_state_name( $status['state'] ),
+					'state'          => $state,
+					'state_since'    => (int) $status['state_since'],
+					'engine_text'    => self::engine_text( $state, (int) $status['state_since'], (bool) $status['paused'] ),
 					'paused'         => (bool) $status['paused'],
 					'run'            => $shown,
 					'running'        => (bool) $current,
@@ -143,6 +188,9 @@ class Cachicamo_Sync_Status {
 					'last_error'     => (string) $status['last_error'],
 					'failed_batches' => $failed,
 					'recent_changes' => $changes,
+					'alerts'         => array_map( array( 'Cachicamo_Sync_Alerts', 'view' ), $status['active_alerts'] ),
+					'alert_history'  => array_map( array( 'Cachicamo_Sync_Alerts', 'view' ), array_slice( $status['recent_alerts'], 0, self::ALERT_HISTORY ) ),
+					'metrics'        => $metrics,
 				)
 			);
 		} catch ( RuntimeException $e ) {
@@ -169,7 +217,7 @@ class Cachicamo_Sync_Status {
 			/* translators: %s: the API error. */
 			return sprintf( __( 'running, but Cachicamo is not answering: %s', 'cachicamo-sync' ), $data['api_message'] );
 		}
-		/* translators: %s: engine state, e.g. idle or running. */
-		return sprintf( __( 'healthy (%s)', 'cachicamo-sync' ), $data['paused'] ? __( 'paused', 'cachicamo-sync' ) : $data['state'] );
+		// The engine's state has a line of its own (engine_text).
+		return __( 'healthy', 'cachicamo-sync' );
 	}
 }

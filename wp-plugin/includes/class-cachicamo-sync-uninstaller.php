@@ -21,8 +21,12 @@ class Cachicamo_Sync_Uninstaller {
 		'cachicamoapp_last_stock_sync_errors',
 		'cachicamoapp_last_stock_sync_not_found',
 		'cachicamo_sync_paused',
+		Cachicamo_Sync_Alerts::CACHE_OPTION,
+		Cachicamo_Sync_Alerts::DOWN_OPTION,
+		Cachicamo_Sync_Notifier::LAST_ID_OPTION,
+		Cachicamo_Sync_Notifier::OPEN_OPTION,
 	);
-	const TABLES  = array( 'cachicamoapp_batch_queue', 'cachicamo_runs', 'cachicamo_changes', 'cachicamo_locks', 'cachicamo_migrations' );
+	const TABLES  = array( 'cachicamoapp_batch_queue', 'cachicamo_runs', 'cachicamo_changes', 'cachicamo_locks', 'cachicamo_alerts', 'cachicamo_migrations' );
 
 	/**
 	 * Removes events, and data when the owner asked for it.

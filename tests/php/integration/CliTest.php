@@ -11,31 +11,6 @@
  */
 class CliTest extends Cachicamo_Sync_Test_Case {
 
-	/**
-	 * The command object WP-CLI would call.
-	 *
-	 * @return Cachicamo_Sync_CLI
-	 */
-	private function cli() {
-		$this->assertArrayHasKey( 'cachicamo', WP_CLI::$commands, 'the command is registered under WP-CLI' );
-		WP_CLI::reset();
-		return new WP_CLI::$commands['cachicamo']();
-	}
-
-	/**
-	 * The JSON a command printed.
-	 *
-	 * @return array
-	 */
-	private function json() {
-		foreach ( WP_CLI::$lines as list( $kind, $text ) ) {
-			if ( 'line' === $kind && str_starts_with( $text, '[' ) ) {
-				return json_decode( $text, true );
-			}
-		}
-		$this->fail( 'no JSON printed: ' . WP_CLI::text() );
-	}
-
 	public function test_sync_wait_shows_progress_and_the_result() {
 		self::wait_for_idle();
 		$this->cli()->sync( array(), array( 'wait' => true, 'format' => 'json' ) );
@@ -133,6 +108,15 @@ class CliTest extends Cachicamo_Sync_Test_Case {
 			$this->assertStringContainsString( 'The Cachicamo Sync sidecar is not running', $e->getMessage() );
 		} finally {
 			remove_filter( 'cachicamo_sync_client', $dead );
+		}
+	}
+
+	public function test_a_sku_that_is_not_utf8_ends_the_command_with_the_reason() {
+		try {
+			$this->cli()->sku( array( "BAD-\xff" ), array( 'format' => 'json' ) );
+			$this->fail( 'the command must end with an error' );
+		} catch ( Cachicamo_Sync_Test_Cli_Exit $e ) {
+			$this->assertStringContainsString( 'UTF-8', $e->getMessage() );
 		}
 	}
 }

@@ -23,12 +23,13 @@ class SettingsTest extends Cachicamo_Sync_Test_Case {
 	public function test_valid_values_are_cleaned() {
 		list( $clean, $errors ) = Cachicamo_Sync_Settings::sanitize(
 			array(
-				'access_token' => '  new-token  ',
-				'store_uuid'   => ' 123E4567-E89B-12D3-A456-426614174000 ',
-				'cron_time'    => '60',
-				'price_type'   => 'min_sale',
-				'socket_path'  => '/run/other/sidecar.sock',
-				'debug'        => 'yes',
+				'access_token'      => '  new-token  ',
+				'store_uuid'        => ' 123E4567-E89B-12D3-A456-426614174000 ',
+				'cron_time'         => '60',
+				'price_type'        => 'min_sale',
+				'socket_path'       => '/run/other/sidecar.sock',
+				'debug'             => 'yes',
+				'alert_webhook_url' => ' https://hooks.example.com/cachicamo?token=a%20b ',
 			),
 			Cachicamo_Sync_Settings::get()
 		);
@@ -38,6 +39,14 @@ class SettingsTest extends Cachicamo_Sync_Test_Case {
 		$this->assertSame( '60', $clean['cron_time'] );
 		$this->assertSame( 'min_sale', $clean['price_type'] );
 		$this->assertSame( 'yes', $clean['debug'] );
+		$this->assertSame( 'https://hooks.example.com/cachicamo?token=a%20b', $clean['alert_webhook_url'] );
+	}
+
+	public function test_an_empty_webhook_turns_it_off() {
+		list( $clean, $errors ) = Cachicamo_Sync_Settings::sanitize( array( 'alert_webhook_url' => '  ' ), array( 'alert_webhook_url' => 'https://hooks.example.com/x' ) );
+		$this->assertSame( array(), $errors );
+		$this->assertSame( '', $clean['alert_webhook_url'] );
+		$this->assertSame( '', Cachicamo_Sync_Settings::defaults()['alert_webhook_url'], 'no webhook unless asked for' );
 	}
 
 	public function test_a_blank_token_keeps_the_saved_one() {
@@ -68,6 +77,11 @@ class SettingsTest extends Cachicamo_Sync_Test_Case {
 			'relative socket'     => array( 'socket_path', 'run/sidecar.sock', 'absolute path' ),
 			'long socket'         => array( 'socket_path', '/' . str_repeat( 'a', 120 ), 'at most 107 bytes' ),
 			'price tier'          => array( 'price_type', 'wholesale', 'Choose the base' ),
+			'webhook scheme'      => array( 'alert_webhook_url', 'ftp://hooks.example.com/x', 'http:// or https://' ),
+			'webhook script'      => array( 'alert_webhook_url', 'javascript:alert(1)', 'http:// or https://' ),
+			'webhook no host'     => array( 'alert_webhook_url', 'https:///path', 'http:// or https://' ),
+			'webhook with spaces' => array( 'alert_webhook_url', 'https://hooks.example.com/a b', 'http:// or https://' ),
+			'webhook not a url'   => array( 'alert_webhook_url', 'hooks.example.com', 'http:// or https://' ),
 		);
 	}
 

@@ -1,7 +1,7 @@
 <?php
 /**
- * Shared by the plugin's integration tests: the dataset, the simulator's controls, AJAX calls
- * and waiting for runs.
+ * Shared by the plugin's integration tests: the dataset, the simulator's controls, AJAX calls,
+ * WP-CLI commands, admin notices and waiting for runs.
  *
  * @package Cachicamo_Sync
  */
@@ -99,6 +99,42 @@ abstract class Cachicamo_Sync_Test_Case extends TestCase {
 		$user = get_user_by( 'login', $login );
 		self::assertNotFalse( $user, "user $login exists" );
 		wp_set_current_user( $user->ID );
+	}
+
+	/**
+	 * The `wp cachicamo` command object WP-CLI would call, with the recorded output emptied.
+	 *
+	 * @return Cachicamo_Sync_CLI
+	 */
+	protected function cli() {
+		$this->assertArrayHasKey( 'cachicamo', WP_CLI::$commands, 'the command is registered under WP-CLI' );
+		WP_CLI::reset();
+		return new WP_CLI::$commands['cachicamo']();
+	}
+
+	/**
+	 * The JSON a command printed.
+	 *
+	 * @return array
+	 */
+	protected function json() {
+		foreach ( WP_CLI::$lines as list( $kind, $text ) ) {
+			if ( 'line' === $kind && str_starts_with( $text, '[' ) ) {
+				return json_decode( $text, true );
+			}
+		}
+		$this->fail( 'no JSON printed: ' . WP_CLI::text() );
+	}
+
+	/**
+	 * What the admin notices print for the current user.
+	 *
+	 * @return string
+	 */
+	protected static function admin_notices() {
+		ob_start();
+		do_action( 'admin_notices' );
+		return (string) ob_get_clean();
 	}
 
 	/**

@@ -32,14 +32,18 @@ class TransportTest extends Cachicamo_Sync_Test_Case {
 		}
 	}
 
+	/**
+	 * proto3 strings are UTF-8: the codec refuses anything else before it reaches the socket, as
+	 * a caller's mistake, and the sidecar is left untouched.
+	 */
 	public function test_invalid_utf8_is_refused_and_nothing_is_written() {
 		global $wpdb;
 		$before = (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$wpdb->postmeta}" );
 		try {
 			$this->client()->sync_skus( array( "SIM-\xff\xfe-bad" ) );
 			$this->fail( 'invalid UTF-8 cannot be a SKU' );
-		} catch ( Cachicamo_Sync_Rpc_Error $e ) {
-			$this->assertStringContainsString( 'UTF-8', $e->getMessage() );
+		} catch ( InvalidArgumentException $e ) {
+			$this->assertSame( 'SyncSkusRequest.skus must be a UTF-8 string.', $e->getMessage() );
 		}
 		$this->assertSame( $before, (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$wpdb->postmeta}" ) );
 	}

@@ -43,7 +43,7 @@ class ProtobufVectorsTest extends TestCase {
 	 */
 	public function test_the_vectors_cover_every_call(): void {
 		$types = array_unique( array_column( $this->vectors(), 0 ) );
-		foreach ( array( 'StartSync', 'Tick', 'GetStatus', 'SyncSkus', 'ListBatches', 'RetryFailed', 'CancelRun', 'ListChanges', 'AckChanges' ) as $call ) {
+		foreach ( array( 'StartSync', 'Tick', 'GetStatus', 'SyncSkus', 'ListBatches', 'RetryFailed', 'CancelRun', 'ListChanges', 'AckChanges', 'GetMetrics' ) as $call ) {
 			$this->assertContains( $call . 'Request', $types );
 			$this->assertContains( $call . 'Response', $types );
 		}
