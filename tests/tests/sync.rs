@@ -167,11 +167,12 @@ async fn a_sale_between_read_and_write_is_never_overwritten() {
     let mut waited = false;
     for _ in 0..300 {
         // A transaction that has not written yet is not listed in INNODB_TRX, so look for the
-        // sync's compare-and-set statement that has been waiting for a while.
+        // sync's compare-and-set step (locking the rows it is about to write, to compare them
+        // with what it read) that has been waiting for a while.
         let waiting: Option<i64> = watcher
             .query_first(format!(
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST
-                 WHERE INFO LIKE 'UPDATE `{PREFIX}postmeta` SET meta_value = ? WHERE meta_id = ?%' AND TIME_MS > 300"
+                 WHERE INFO LIKE 'SELECT meta_id, meta_value FROM `{PREFIX}postmeta` WHERE meta_id IN (%FOR UPDATE' AND TIME_MS > 300"
             ))
             .await
             .expect("processlist");

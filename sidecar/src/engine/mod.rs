@@ -19,7 +19,6 @@ use crate::cachicamo::stats::ApiStats;
 use crate::cachicamo::{ApiError, Client, PricingContext};
 use crate::config::Config;
 use crate::store::apply::{ApplyError, ApplyTarget};
-use crate::store::catalog::CatalogProduct;
 use crate::store::queue::Claim;
 use crate::store::runs::{BatchCounts, RunRow, Totals, Trigger};
 use crate::store::settings::Settings;
@@ -238,7 +237,8 @@ impl Engine {
 
     async fn work_batch(&self, ctx: &RunContext, claim: &Claim) -> Result<(), EngineError> {
         let started = Instant::now();
-        let products = self.store.load_products(&claim.product_ids).await?;
+        let snapshot = self.store.load_batch(&claim.product_ids).await?;
+        let products = &snapshot.products;
         let keys: Vec<String> = products.iter().flat_map(|p| p.keys()).collect();
         let items = if keys.is_empty() { Ok(Vec::new()) } else { ctx.client.batch_inventory(&keys, ctx.settings.plugin.price_tier).await };
         let items = match items {
@@ -249,9 +249,9 @@ impl Engine {
                 return Ok(());
             }
         };
-        let apply_items = matching::match_items(&products, &items, &ctx.pricing);
+        let apply_items = matching::match_items(products, &items, &ctx.pricing);
         let target = ApplyTarget { claim: Some(claim), run_id: Some(claim.run_id), started };
-        match self.store.apply_batch(&apply_items, &target, &ctx.settings.shop).await {
+        match self.store.apply_batch(&snapshot, &apply_items, &target, &ctx.settings.shop).await {
             Ok(outcome) => {
                 for e in &outcome.item_errors {
                     tracing::warn!(error = %e, "item not fully applied");
@@ -262,7 +262,7 @@ impl Engine {
                     not_found = t.not_found, conflicts = t.conflicts, ms = started.elapsed().as_millis() as u64, "batch applied"
                 );
                 if !outcome.conflicted.is_empty() {
-                    self.resync_conflicts(ctx, claim.run_id, &products, &outcome.conflicted).await;
+                    self.resync_conflicts(ctx, claim.run_id, &outcome.conflicted).await;
                 }
                 Ok(())
             }
@@ -278,16 +278,22 @@ impl Engine {
     /// are read again from Cachicamo and applied now, against their new values. Cachicamo
     /// stays the source of truth, but nothing is written from an answer older than the sale.
     /// A failure here is only logged: the next run or selective sync covers them.
-    async fn resync_conflicts(&self, ctx: &RunContext, run_id: u64, products: &[CatalogProduct], conflicted: &[u64]) {
-        let again: Vec<CatalogProduct> = products.iter().filter(|p| conflicted.contains(&p.id)).cloned().collect();
+    async fn resync_conflicts(&self, ctx: &RunContext, run_id: u64, conflicted: &[u64]) {
+        let again = match self.store.load_batch(conflicted).await {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                tracing::warn!(error = %e, products = conflicted.len(), "could not re-read conflicted products");
+                return;
+            }
+        };
         match self.sync_products(ctx, &again, Some(run_id)).await {
             Ok((_, outcome)) => tracing::info!(
-                products = again.len(),
+                products = again.products.len(),
                 changed = outcome.totals.changed,
                 conflicts = outcome.totals.conflicts,
                 "conflicted products re-synced"
             ),
-            Err(e) => tracing::warn!(error = %e, products = again.len(), "could not re-sync conflicted products"),
+            Err(e) => tracing::warn!(error = %e, products = again.products.len(), "could not re-sync conflicted products"),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::{matching, Engine, EngineError, RunContext};
-use crate::store::apply::{ApplyError, ApplyItem, ApplyOutcome, ApplyTarget, Desired};
+use crate::store::apply::{ApplyError, ApplyItem, ApplyOutcome, ApplyTarget, BatchSnapshot, Desired};
 use crate::store::catalog::{alias_for, CatalogProduct};
 use crate::store::runs::Totals;
 
@@ -33,15 +33,16 @@ impl Engine {
     pub(crate) async fn sync_products(
         &self,
         ctx: &RunContext,
-        products: &[CatalogProduct],
+        snapshot: &BatchSnapshot,
         run_id: Option<u64>,
     ) -> Result<(Vec<ApplyItem>, ApplyOutcome), EngineError> {
         let started = Instant::now();
+        let products = &snapshot.products;
         let keys: Vec<String> = products.iter().flat_map(|p| p.keys()).collect();
         let items = if keys.is_empty() { Vec::new() } else { ctx.client.batch_inventory(&keys, ctx.settings.plugin.price_tier).await? };
         let apply_items = matching::match_items(products, &items, &ctx.pricing);
         let target = ApplyTarget { claim: None, run_id, started };
-        match self.store.apply_batch(&apply_items, &target, &ctx.settings.shop).await {
+        match self.store.apply_batch(snapshot, &apply_items, &target, &ctx.settings.shop).await {
             Ok(outcome) => Ok((apply_items, outcome)),
             Err(ApplyError::Store(e)) => Err(e.into()),
             Err(ApplyError::LeaseLost) => Err(EngineError::Store(crate::store::StoreError::Data("an apply outside the queue holds no lease".into()))),
@@ -50,8 +51,8 @@ impl Engine {
 
     pub async fn sync_skus(&self, ctx: &RunContext, skus: &[String]) -> Result<SelectiveOutcome, EngineError> {
         let started = Instant::now();
-        let products = self.store.find_products_by_keys(skus).await?;
-        let (apply_items, outcome) = self.sync_products(ctx, &products, None).await?;
+        let snapshot = self.snapshot_for_keys(skus).await?;
+        let (apply_items, outcome) = self.sync_products(ctx, &snapshot, None).await?;
         let changed: Vec<u64> = outcome.changes.iter().map(|c| c.product_id).collect();
         let mut results = Vec::with_capacity(skus.len());
         for sku in skus {
@@ -76,5 +77,24 @@ impl Engine {
         }
         tracing::info!(skus = skus.len(), changed = outcome.totals.changed, ms = started.elapsed().as_millis() as u64, "selective sync");
         Ok(SelectiveOutcome { totals: outcome.totals, results, changed_product_ids: changed })
+    }
+
+    /// The published products answering to these keys (a SKU or a `WC-<id>` alias), read as a
+    /// batch is. SKUs are found through the lookup table's index; a key it does not know (a
+    /// stale or missing lookup row) is looked for among the `_sku` rows themselves.
+    async fn snapshot_for_keys(&self, keys: &[String]) -> Result<BatchSnapshot, EngineError> {
+        let answers = |p: &CatalogProduct, key: &str| p.sku.as_deref() == Some(key) || alias_for(p.id) == key;
+        let mut ids = self.store.find_ids_by_keys(keys).await?;
+        let mut snapshot = self.store.load_batch(&ids).await?;
+        let unmatched: Vec<String> = keys.iter().filter(|k| !snapshot.products.iter().any(|p| answers(p, k))).cloned().collect();
+        if !unmatched.is_empty() {
+            let extra: Vec<u64> = self.store.find_ids_by_sku_meta(&unmatched).await?.into_iter().filter(|id| !ids.contains(id)).collect();
+            if !extra.is_empty() {
+                ids.extend(extra);
+                snapshot = self.store.load_batch(&ids).await?;
+            }
+        }
+        snapshot.products.retain(|p| keys.iter().any(|k| answers(p, k)));
+        Ok(snapshot)
     }
 }

@@ -116,8 +116,13 @@ impl Store {
     /// Connects (lazily) with room for `connections` concurrent connections.
     pub fn new(db: &DbConfig, prefix: TablePrefix, connections: usize) -> Self {
         let constraints = PoolConstraints::new(1, connections.max(2)).unwrap_or_default();
+        // No COM_RESET_CONNECTION when a connection goes back to the pool: it would drop every
+        // prepared statement and re-run the init query, so each checkout would cost two extra
+        // round trips and each statement a fresh PREPARE. The sidecar keeps no session state
+        // besides the time zone below (open transactions are still rolled back on return, and
+        // the one named lock, in `migrate`, asks for a reset of its own connection).
         let opts: Opts = OptsBuilder::from_opts(db.opts.clone())
-            .pool_opts(PoolOpts::default().with_constraints(constraints))
+            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
             .stmt_cache_size(256)
             // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
             .init(vec!["SET time_zone = '+00:00'"])

@@ -137,6 +137,9 @@ impl Store {
     /// lock so only one of them alters tables.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
+        // Should this future be dropped while the named lock is held, the reset on return to
+        // the pool is what frees the lock.
+        conn.reset_connection(true);
         let t = self.tables();
         let lock_name = format!("cachicamo_migrate_{}", self.prefix());
         let got: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 60)", (&lock_name,)).await.ctx("waiting for the migration lock")?;
