@@ -159,6 +159,18 @@ fn same_number(current: Option<&str>, new: Decimal) -> bool {
     current.and_then(dec).is_some_and(|c| c == new)
 }
 
+/// "12.5" or "12.5–20": the span of a variable product's prices.
+fn price_range(prices: impl Iterator<Item = Decimal>) -> Option<String> {
+    let (min, max) = prices.fold((None, None), |(lo, hi): (Option<Decimal>, Option<Decimal>), p| {
+        (Some(lo.map_or(p, |l| l.min(p))), Some(hi.map_or(p, |h| h.max(p))))
+    });
+    match (min, max) {
+        (Some(lo), Some(hi)) if lo == hi => Some(format_price(lo)),
+        (Some(lo), Some(hi)) => Some(format!("{}–{}", format_price(lo), format_price(hi))),
+        _ => None,
+    }
+}
+
 fn lookup_price(d: Decimal) -> String {
     format!("{:.4}", d.round_dp(4))
 }
@@ -507,8 +519,12 @@ impl<'a> Planner<'a> {
             for p in &prices {
                 self.w.inserts.push(MetaInsert { post_id: parent, key: "_price", value: format_price(*p) });
             }
-            change.old_price = current.iter().min().map(|d| format_price(*d));
-            change.new_price = prices.first().map(|d| format_price(*d));
+            // A parent's price is a range; the record shows it only when the range moved.
+            let (old_range, new_range) = (price_range(current.iter().copied()), price_range(prices.iter().copied()));
+            if old_range != new_range {
+                change.old_price = old_range;
+                change.new_price = new_range;
+            }
             changed = true;
         }
         for key in ["_regular_price", "_sale_price"] {
@@ -1050,6 +1066,14 @@ impl Applier<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parent_price_ranges() {
+        let d = |v: &str| Decimal::from_str(v).expect("decimal");
+        assert_eq!(price_range([d("20"), d("12.50"), d("15")].into_iter()), Some("12.5–20".into()));
+        assert_eq!(price_range([d("9.9")].into_iter()), Some("9.9".into()));
+        assert_eq!(price_range(std::iter::empty()), None);
+    }
 
     #[test]
     fn status_follows_woocommerce() {
