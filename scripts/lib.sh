@@ -66,8 +66,8 @@ ensure_mariadb() {
   # password or by unix socket. It may create the per-test databases it needs.
   local sql="CREATE USER IF NOT EXISTS 'cachicamo_test'@'127.0.0.1' IDENTIFIED BY 'cachicamo_test';
     CREATE USER IF NOT EXISTS 'cachicamo_test'@'localhost' IDENTIFIED BY 'cachicamo_test';
-    GRANT ALL PRIVILEGES ON *.* TO 'cachicamo_test'@'127.0.0.1';
-    GRANT ALL PRIVILEGES ON *.* TO 'cachicamo_test'@'localhost';"
+    GRANT ALL PRIVILEGES ON *.* TO 'cachicamo_test'@'127.0.0.1' WITH GRANT OPTION;
+    GRANT ALL PRIVILEGES ON *.* TO 'cachicamo_test'@'localhost' WITH GRANT OPTION;"
   if ! as_root mariadb -uroot -e "$sql" 2>/dev/null; then
     mariadb --protocol=tcp -h127.0.0.1 -uroot -e "$sql"
   fi

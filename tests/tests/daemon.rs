@@ -497,3 +497,21 @@ async fn sigterm_ends_progress_streams_and_stops_claiming() {
     assert!(done < i64::from(run.total_batches), "claiming stopped: {done} of {} batches", run.total_batches);
     assert_eq!(run_status(&h, run.id).await, "running", "the run waits for the next start");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_that_cannot_start_leaves_no_socket_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("sidecar.sock");
+    let out = tokio::process::Command::new(binary("cachicamo-sidecar"))
+        .arg("serve")
+        .env_clear()
+        .env("CACHICAMO_SOCKET", &socket)
+        .env("CACHICAMO_DB_URL", "mysql://root@127.0.0.1:1/nothing")
+        .output()
+        .await
+        .expect("serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the sidecar could not start: cannot reach the database"), "{stderr}");
+    assert!(!socket.exists(), "no stale socket is left for clients to trip on");
+}

@@ -89,9 +89,13 @@ class Cachicamo_Sync_Cron {
 			Cachicamo_Sync_Notifier::sidecar_unreachable( $e->getMessage() );
 			return null;
 		} catch ( RuntimeException $e ) {
-			// An error status is still an answer: the sidecar is there.
-			Cachicamo_Sync_Notifier::sidecar_answered();
 			Cachicamo_Sync_Sidecar::log( 'cron tick: ' . $e->getMessage() );
+			if ( self::is_database_outage( $e ) ) {
+				Cachicamo_Sync_Notifier::sidecar_unreachable( $e->getMessage() );
+			} else {
+				// Any other error status is still an answer: the sidecar is there.
+				Cachicamo_Sync_Notifier::sidecar_answered();
+			}
 			return null;
 		}
 		Cachicamo_Sync_Notifier::sidecar_answered();
@@ -108,6 +112,19 @@ class Cachicamo_Sync_Cron {
 			return null;
 		}
 		return $response;
+	}
+
+	/**
+	 * A sidecar that answers but cannot reach its database can do no work either: that is an
+	 * outage to report like a dead sidecar.
+	 *
+	 * @param RuntimeException $e What the tick failed with.
+	 * @return bool
+	 */
+	private static function is_database_outage( RuntimeException $e ) {
+		return $e instanceof Cachicamo_Sync_Rpc_Error
+			&& Cachicamo_Sync_Rpc_Error::UNAVAILABLE === $e->get_grpc_code()
+			&& 0 === strpos( $e->getMessage(), 'cannot reach the database' );
 	}
 
 	/**

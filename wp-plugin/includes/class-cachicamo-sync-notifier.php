@@ -112,7 +112,7 @@ class Cachicamo_Sync_Notifier {
 	private static function outage_text( array $down ) {
 		return sprintf(
 			/* translators: 1: date and time, 2: the reason. */
-			__( 'The Cachicamo Sync sidecar has not answered WordPress since %1$s: %2$s', 'cachicamo-sync' ),
+			__( 'Cachicamo Sync has not been able to work since %1$s: %2$s', 'cachicamo-sync' ),
 			self::moment( (int) $down['since'] ),
 			(string) $down['message']
 		);

@@ -24,7 +24,15 @@ pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mo
         None => None,
     };
     let listener = server::bind(&opts).await?;
-    let engine_loop = daemon.start().await.context("the sidecar could not start")?;
+    let engine_loop = match daemon.start().await {
+        Ok(handle) => handle,
+        Err(e) => {
+            // Leave no socket behind for clients to mistake for a crashed sidecar.
+            drop(listener);
+            let _ = std::fs::remove_file(&socket);
+            return Err(anyhow::Error::new(e).context("the sidecar could not start"));
+        }
+    };
     if let Some(metrics) = metrics {
         tokio::spawn(prometheus::serve(daemon.clone(), metrics));
     }

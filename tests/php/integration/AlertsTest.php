@@ -263,6 +263,60 @@ class AlertsTest extends Cachicamo_Sync_Test_Case {
 		$this->assertCount( 1, $this->mails );
 	}
 
+	public function test_a_sidecar_without_its_database_is_an_outage_too() {
+		global $wpdb;
+		// A second, real sidecar on this store, logged in as a user that is then locked out.
+		$user   = 'cachicamo_scratch';
+		$socket = sys_get_temp_dir() . '/cachicamo-scratch-' . getmypid() . '.sock';
+		$wpdb->query( $wpdb->prepare( 'DROP USER IF EXISTS %s@%s', $user, '%' ) );
+		$wpdb->query( $wpdb->prepare( 'CREATE USER %s@%s IDENTIFIED BY %s', $user, '%', 'scratch-pass' ) );
+		$wpdb->query( 'GRANT ALL PRIVILEGES ON `' . DB_NAME . '`.* TO \'' . $user . '\'@\'%\'' ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- identifiers.
+		$env  = array(
+			'PATH'                   => (string) getenv( 'PATH' ),
+			'CACHICAMO_DB_URL'       => 'mysql://' . $user . ':scratch-pass@127.0.0.1:3306/' . DB_NAME,
+			'CACHICAMO_SOCKET'       => $socket,
+			'CACHICAMO_TABLE_PREFIX' => $wpdb->prefix,
+			'CACHICAMO_API_URL'      => (string) getenv( 'CACHICAMO_SIM_URL' ),
+		);
+		$log  = sys_get_temp_dir() . '/cachicamo-scratch-' . getmypid() . '.log';
+		$proc = proc_open( array( (string) getenv( 'CACHICAMO_SIDECAR_BIN' ), 'serve' ), array( array( 'file', '/dev/null', 'r' ), array( 'file', '/dev/null', 'a' ), array( 'file', $log, 'w' ) ), $pipes, null, $env );
+		$this->assertIsResource( $proc );
+		$scratch = fn() => new Cachicamo_Sync_Client( $socket, 5.0 );
+		try {
+			$ready = false;
+			for ( $i = 0; $i < 100 && ! $ready; $i++ ) {
+				usleep( 100000 );
+				try {
+					$ready = $scratch()->health();
+				} catch ( RuntimeException $e ) {
+					unset( $e );
+				}
+			}
+			$this->assertTrue( $ready, 'the second sidecar started: ' . file_get_contents( $log ) );
+			$wpdb->query( $wpdb->prepare( 'DROP USER %s@%s', $user, '%' ) );
+			foreach ( $wpdb->get_col( $wpdb->prepare( 'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s', $user ) ) as $id ) {
+				$wpdb->query( 'KILL CONNECTION ' . (int) $id );
+			}
+			add_filter( 'cachicamo_sync_client', $scratch );
+			$this->assertNull( Cachicamo_Sync_Cron::tick() );
+			$down = get_option( Cachicamo_Sync_Alerts::DOWN_OPTION );
+			$this->assertStringStartsWith( 'cannot reach the database', $down['message'] );
+			$down['since'] -= 6 * MINUTE_IN_SECONDS;
+			update_option( Cachicamo_Sync_Alerts::DOWN_OPTION, $down );
+			$this->tick();
+			$this->assertCount( 1, $this->mails, 'one e-mail for the outage' );
+			$this->assertStringContainsString( 'cannot reach the database', $this->mails[0]['message'] );
+		} finally {
+			remove_filter( 'cachicamo_sync_client', $scratch );
+			proc_terminate( $proc );
+			proc_close( $proc );
+			@unlink( $log ); // phpcs:ignore WordPress.PHP.NoSilencedErrors
+			$wpdb->query( $wpdb->prepare( 'DROP USER IF EXISTS %s@%s', $user, '%' ) );
+		}
+		$this->tick();
+		$this->assertSame( array(), get_option( Cachicamo_Sync_Alerts::DOWN_OPTION ), 'the real sidecar answers again' );
+	}
+
 	/**
 	 * Puts one alert in the notice's cache, as a tick this many minutes ago would have.
 	 *
