@@ -33,6 +33,47 @@ async fn scalar(h: &Harness, sql: &str) -> i64 {
     conn.query_first::<i64, _>(sql).await.expect("query").unwrap_or(0)
 }
 
+/// Starts a sync while an order's open transaction holds a product's stock row (set to `stock`),
+/// and returns once the sync is waiting on that row. Committing the returned connection lets it
+/// go on.
+async fn sync_while_an_order_holds(
+    h: &Harness,
+    product_id: u64,
+    stock: &str,
+) -> (mysql_async::Conn, tokio::task::JoinHandle<cachicamo_sidecar::store::runs::RunRow>) {
+    let mut order = h.db.pool.get_conn().await.expect("conn");
+    order.query_drop("START TRANSACTION").await.expect("begin");
+    order
+        .exec_drop(format!("UPDATE {PREFIX}postmeta SET meta_value = ? WHERE post_id = ? AND meta_key = '_stock'"), (stock, product_id))
+        .await
+        .expect("order update");
+    let config = h.config();
+    let sync = tokio::spawn(async move {
+        cachicamo_sidecar::engine::Engine::new(config)
+            .sync_once(cachicamo_sidecar::store::runs::Trigger::Cli, None, tokio_util::sync::CancellationToken::new())
+            .await
+            .expect("sync")
+    });
+    let mut watcher = h.db.pool.get_conn().await.expect("conn");
+    for _ in 0..300 {
+        // A transaction that has not written yet is not listed in INNODB_TRX: look for the
+        // apply's locking read of the rows it is about to compare and write, waiting on the row.
+        // (A slow plain UPDATE on a busy machine would prove nothing.)
+        let waiting: Option<i64> = watcher
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+                 WHERE INFO LIKE '%`{PREFIX}postmeta`%FOR UPDATE%' AND TIME_MS > 300"
+            ))
+            .await
+            .expect("processlist");
+        if waiting.unwrap_or(0) > 0 {
+            return (order, sync);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the sync never reached the locked stock row");
+}
+
 #[tokio::test]
 async fn full_sync_makes_the_store_equal_to_the_dataset_and_a_second_run_writes_nothing() {
     let h = Harness::new(small_store()).await;
@@ -148,41 +189,8 @@ async fn a_sale_between_read_and_write_is_never_overwritten() {
     let victim = h.dataset.expected.iter().find(|e| e.kind == ProductKind::Simple && e.stock != Some(77)).expect("a product");
 
     // An order's transaction holds the product's stock row while the sync reads it, then commits.
-    let mut order = h.db.pool.get_conn().await.expect("conn");
-    order.query_drop("START TRANSACTION").await.expect("begin");
-    order
-        .exec_drop(format!("UPDATE {PREFIX}postmeta SET meta_value = '77' WHERE post_id = ? AND meta_key = '_stock'"), (victim.product_id,))
-        .await
-        .expect("order update");
-
-    let config = h.config();
-    let sync = tokio::spawn(async move {
-        let engine = cachicamo_sidecar::engine::Engine::new(config);
-        engine
-            .sync_once(cachicamo_sidecar::store::runs::Trigger::Cli, None, tokio_util::sync::CancellationToken::new())
-            .await
-            .expect("sync")
-    });
+    let (mut order, sync) = sync_while_an_order_holds(&h, victim.product_id, "77").await;
     let mut watcher = h.db.pool.get_conn().await.expect("conn");
-    let mut waited = false;
-    for _ in 0..300 {
-        // A transaction that has not written yet is not listed in INNODB_TRX, so look for the
-        // sync's compare-and-set step (locking the rows it is about to write, to compare them
-        // with what it read) that has been waiting for a while.
-        let waiting: Option<i64> = watcher
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST
-                 WHERE INFO LIKE 'SELECT meta_id, meta_value FROM `{PREFIX}postmeta` WHERE meta_id IN (%FOR UPDATE' AND TIME_MS > 300"
-            ))
-            .await
-            .expect("processlist");
-        if waiting.unwrap_or(0) > 0 {
-            waited = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(waited, "the sync must reach the locked stock row");
     // Cachicamo hears of the sale too (the plugin relays orders), so a fresh read agrees with it.
     assert!(h.sim.faults().set_stock(&victim.sku, 77));
     order.query_drop("COMMIT").await.expect("commit");
@@ -207,38 +215,8 @@ async fn a_sale_between_read_and_write_is_never_overwritten() {
 async fn a_conflicted_product_is_re_synced_with_a_fresh_read() {
     let h = Harness::new(SeedOptions { simple: 50, variable: 0, variations: 0, missing: 0.0, differ: 1.0, ..small_store() }).await;
     let victim = h.dataset.expected.iter().find(|e| e.kind == ProductKind::Simple && !e.sku.is_empty()).expect("a product");
-    let mut order = h.db.pool.get_conn().await.expect("conn");
-    order.query_drop("START TRANSACTION").await.expect("begin");
-    order
-        .exec_drop(format!("UPDATE {PREFIX}postmeta SET meta_value = '5' WHERE post_id = ? AND meta_key = '_stock'"), (victim.product_id,))
-        .await
-        .expect("order update");
-    let config = h.config();
-    let sync = tokio::spawn(async move {
-        cachicamo_sidecar::engine::Engine::new(config)
-            .sync_once(cachicamo_sidecar::store::runs::Trigger::Cli, None, tokio_util::sync::CancellationToken::new())
-            .await
-            .expect("sync")
-    });
+    let (mut order, sync) = sync_while_an_order_holds(&h, victim.product_id, "5").await;
     let mut watcher = h.db.pool.get_conn().await.expect("conn");
-    // The sync waits on the order's row lock: either its compare-and-set write or its locking
-    // re-read of the rows it is about to write.
-    let mut waited = false;
-    for _ in 0..300 {
-        let waiting: Option<i64> = watcher
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST
-                 WHERE (INFO LIKE 'UPDATE `{PREFIX}postmeta` SET meta_value%' OR INFO LIKE '%`{PREFIX}postmeta`%FOR UPDATE%') AND TIME_MS > 300"
-            ))
-            .await
-            .expect("processlist");
-        if waiting.unwrap_or(0) > 0 {
-            waited = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(waited, "the sync must reach the locked stock row");
     // Meanwhile Cachicamo has a newer figure of its own: the re-sync reads and writes that one.
     assert!(h.sim.faults().set_stock(&victim.sku, 31));
     order.query_drop("COMMIT").await.expect("commit");
