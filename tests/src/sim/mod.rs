@@ -271,9 +271,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let app = api::router(state.clone())
         .merge(control::router(state.clone()))
-        // The fastest gzip level: the simulator shares the machine with what it serves, and its
-        // compression time would otherwise be counted against the sidecar in benchmarks.
-        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest));
+        .layer(tower_http::compression::CompressionLayer::new());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
