@@ -2,8 +2,7 @@
 //! (this sidecar's or another's on the same database), and the commands the control plane
 //! forwards. It never starts a full sync by itself: only explicit triggers and due schedules do.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,14 +30,6 @@ const LOOP_EVERY: Duration = Duration::from_secs(1);
 const LOOP_AFTER_ERROR: Duration = Duration::from_secs(10);
 /// How often the health conditions are evaluated.
 const WATCH_EVERY: Duration = Duration::from_secs(15);
-/// While a run is planned or worked, GetStatus's details (progress, lock, leases, alerts) are
-/// re-read this often in the background and served from the latest read, so polling the status
-/// queues behind the batches' queries for one indexed read only. A read older than
-/// `STATUS_STALE` (the refresher is stuck on an unreachable database) is not trusted; idle, a
-/// read serves for `STATUS_FRESH` only. Every command and state change invalidates the read.
-const STATUS_REFRESH: Duration = Duration::from_millis(200);
-const STATUS_FRESH: Duration = Duration::from_millis(300);
-const STATUS_STALE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineState {
@@ -88,29 +79,6 @@ pub struct TickOutcome {
     pub pending_changes: Vec<ChangeRow>,
 }
 
-/// The part of GetStatus that may be served from a recent read: the runs' progress, the lock,
-/// leases and alerts. (The runs themselves are read on every call, which is also the health
-/// check.)
-#[derive(Debug, Clone, Default)]
-struct StatusDetails {
-    /// The runs this was read for.
-    run_ids: Vec<u64>,
-    progress: HashMap<u64, (Totals, BatchCounts)>,
-    lock_holder: String,
-    leases: Vec<LeaseRow>,
-    active_alerts: Vec<AlertRow>,
-    recent_alerts: Vec<AlertRow>,
-    /// A read that failed after the database answered.
-    error: Option<String>,
-}
-
-/// A details read, with when it was taken and the status generation it belongs to.
-struct CachedStatus {
-    at: Instant,
-    generation: u64,
-    details: StatusDetails,
-}
-
 struct Worker {
     run_id: u64,
     stop: CancellationToken,
@@ -127,11 +95,6 @@ struct Inner {
     worker: tokio::sync::Mutex<Option<Worker>>,
     context: tokio::sync::Mutex<Option<(Instant, RunContext)>>,
     shutdown: CancellationToken,
-    status: Mutex<Option<CachedStatus>>,
-    /// Bumped by every command and state change: a status read older than that is not served.
-    status_generation: AtomicU64,
-    /// Wakes the status refresher after a change, so the next poll finds a fresh read.
-    status_wake: Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,9 +122,6 @@ impl Daemon {
             worker: tokio::sync::Mutex::new(None),
             context: tokio::sync::Mutex::new(None),
             shutdown: CancellationToken::new(),
-            status: Mutex::new(None),
-            status_generation: AtomicU64::new(0),
-            status_wake: Notify::new(),
         };
         Self { engine, inner: Arc::new(inner) }
     }
@@ -180,20 +140,7 @@ impl Daemon {
         if s.0 != state {
             tracing::info!(from = ?s.0, to = ?state, "engine state");
             *s = (state, now_ms());
-            self.status_changed();
         }
-    }
-
-    /// The next GetStatus reads the database again instead of serving an earlier read.
-    fn status_changed(&self) {
-        self.inner.status_generation.fetch_add(1, Ordering::SeqCst);
-        self.inner.status_wake.notify_one();
-    }
-
-    /// Planning and working a run load the database: the status is then served from the
-    /// refresher's reads.
-    fn busy(&self) -> bool {
-        matches!(self.state().0, EngineState::Running | EngineState::Planning)
     }
 
     fn state(&self) -> (EngineState, i64) {
@@ -223,28 +170,8 @@ impl Daemon {
         let paused = store.paused().await?;
         self.inner.paused.store(paused, Ordering::SeqCst);
         self.set_state(if paused { EngineState::Paused } else { EngineState::Idle });
-        let refresher = self.clone();
-        tokio::spawn(async move { refresher.status_loop().await }.instrument(tracing::info_span!("status")));
         let daemon = self.clone();
         Ok(tokio::spawn(async move { daemon.main_loop().await }.instrument(tracing::info_span!("engine"))))
-    }
-
-    /// Keeps the database half of GetStatus fresh while a run is planned or worked; idle, it
-    /// reads nothing.
-    async fn status_loop(&self) {
-        loop {
-            tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
-                _ = self.inner.status_wake.notified() => {}
-                _ = tokio::time::sleep(STATUS_REFRESH) => {}
-            }
-            if self.busy() {
-                if let Ok((current, last)) = self.engine.store().current_and_last_run().await {
-                    let ids: Vec<u64> = current.iter().chain(last.iter()).map(|r| r.id).collect();
-                    self.details(&ids, true).await;
-                }
-            }
-        }
     }
 
     /// Stops claiming, lets in-flight batches finish for a short grace period, then releases
@@ -354,7 +281,6 @@ impl Daemon {
                         daemon.set_state(EngineState::Error);
                     }
                 }
-                daemon.status_changed();
                 daemon.inner.wake.notify_one();
             }
             .instrument(tracing::info_span!("run", run_id)),
@@ -396,7 +322,6 @@ impl Daemon {
         }
         let (run, created) = result?;
         *lock(&self.inner.last_error) = None;
-        self.status_changed();
         self.inner.wake.notify_one();
         Ok((run, created))
     }
@@ -413,7 +338,6 @@ impl Daemon {
                 started_run = Some(run);
             }
         }
-        self.status_changed();
         self.inner.wake.notify_one();
         // WordPress notifies about alerts on this call, so they are evaluated fresh for it.
         self.watch_health().await?;
@@ -458,6 +382,8 @@ impl Daemon {
 
     pub async fn status(&self) -> StatusView {
         let (state, since) = self.state();
+        let store = self.engine.store();
+        let db = store.ping().await;
         let (api_ok, api_message) = lock(&self.inner.api_health).clone();
         let mut status = StatusView {
             state,
@@ -467,84 +393,42 @@ impl Daemon {
             last_run: None,
             lock_holder: String::new(),
             leases: Vec::new(),
-            health: Health { database_ok: true, database_message: "ok".to_owned(), api_ok, api_message },
+            health: Health {
+                database_ok: db.is_ok(),
+                database_message: db.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+                api_ok,
+                api_message,
+            },
             last_error: lock(&self.inner.last_error).clone(),
             active_alerts: Vec::new(),
             recent_alerts: Vec::new(),
         };
-        // Read on every call, busy or not: the runs are one indexed read, and it doubles as the
-        // health check, so a database that went away is reported at once.
-        let (current, last) = match self.engine.store().current_and_last_run().await {
-            Ok(runs) => runs,
-            Err(e) => {
-                status.health.database_ok = false;
-                status.health.database_message = e.to_string();
-                return status;
-            }
-        };
-        let ids: Vec<u64> = current.iter().chain(last.iter()).map(|r| r.id).collect();
-        let details = self.details(&ids, false).await;
-        let view = |run: RunRow| {
-            let (totals, batches) = details.progress.get(&run.id).copied().unwrap_or_default();
-            let mut run = run;
-            if run.status.is_active() {
-                run.totals = totals;
-            }
-            RunView { run, batches }
-        };
-        status.current_run = current.map(view);
-        status.last_run = last.map(view);
-        status.lock_holder = details.lock_holder;
-        status.leases = details.leases;
-        status.active_alerts = details.active_alerts;
-        status.recent_alerts = details.recent_alerts;
-        if details.error.is_some() {
-            status.last_error = details.error;
+        if db.is_err() {
+            return status;
         }
-        status
-    }
-
-    /// The details for these runs: a recent enough read of this generation, else a new one.
-    async fn details(&self, run_ids: &[u64], refresh: bool) -> StatusDetails {
-        let generation = self.inner.status_generation.load(Ordering::SeqCst);
-        if !refresh {
-            let max_age = if self.busy() { STATUS_STALE } else { STATUS_FRESH };
-            if let Some(c) = lock(&self.inner.status).as_ref() {
-                if c.generation == generation && c.at.elapsed() < max_age && c.details.run_ids == run_ids {
-                    return c.details.clone();
-                }
+        let details = async {
+            if let Some(run) = store.active_run().await? {
+                status.current_run = Some(self.view(run).await?);
             }
-        }
-        let details = self.read_details(run_ids).await;
-        // Stamped with the generation read before the queries: a command that lands meanwhile
-        // makes this read stale at once.
-        *lock(&self.inner.status) = Some(CachedStatus { at: Instant::now(), generation, details: details.clone() });
-        details
-    }
-
-    /// Four short reads, none per batch: the runs' progress, the lock, leases and alerts.
-    async fn read_details(&self, run_ids: &[u64]) -> StatusDetails {
-        let store = self.engine.store();
-        let mut details = StatusDetails { run_ids: run_ids.to_vec(), ..StatusDetails::default() };
-        let read = async {
-            details.progress = store.runs_progress(run_ids).await?;
-            details.lock_holder = store.lock_holder().await?;
-            details.leases = store.leases().await?;
-            details.active_alerts = store.active_alerts().await?;
-            details.recent_alerts = store.recent_alerts(20).await?;
+            if let Some(run) = store.last_finished_run().await? {
+                status.last_run = Some(self.view(run).await?);
+            }
+            status.lock_holder = store.lock_holder().await?;
+            status.leases = store.leases().await?;
+            status.active_alerts = store.active_alerts().await?;
+            status.recent_alerts = store.recent_alerts(20).await?;
             Ok::<_, EngineError>(())
         }
         .await;
-        if let Err(e) = read {
-            details.error = Some(e.to_string());
+        if let Err(e) = details {
+            status.last_error = Some(e.to_string());
         }
-        details
+        status
     }
 
     pub async fn pause(&self) -> Result<(), EngineError> {
         self.engine.store().set_paused(true).await?;
         self.inner.paused.store(true, Ordering::SeqCst);
-        self.status_changed();
         self.inner.wake.notify_one();
         self.step().await
     }
@@ -552,7 +436,6 @@ impl Daemon {
     pub async fn resume(&self) -> Result<(), EngineError> {
         self.engine.store().set_paused(false).await?;
         self.inner.paused.store(false, Ordering::SeqCst);
-        self.status_changed();
         self.step().await
     }
 
@@ -578,7 +461,6 @@ impl Daemon {
 
     pub async fn retry_failed(&self, run_id: u64) -> Result<u32, EngineError> {
         let n = self.engine.store().retry_failed(run_id).await?;
-        self.status_changed();
         self.inner.wake.notify_one();
         Ok(n)
     }
@@ -590,7 +472,6 @@ impl Daemon {
                 w.stop.cancel();
             }
         }
-        self.status_changed();
         self.inner.wake.notify_one();
         Ok(cancelled)
     }

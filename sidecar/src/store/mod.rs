@@ -108,9 +108,6 @@ impl Tables {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
-    /// Two connections of its own for the status display, so that reading it never waits for a
-    /// connection behind the batches' transactions.
-    control: Pool,
     tables: Arc<Tables>,
     prefix: TablePrefix,
 }
@@ -124,16 +121,13 @@ impl Store {
         // round trips and each statement a fresh PREPARE. The sidecar keeps no session state
         // besides the time zone below (open transactions are still rolled back on return, and
         // the one named lock, in `migrate`, asks for a reset of its own connection).
-        let opts = |constraints: PoolConstraints| -> Opts {
-            OptsBuilder::from_opts(db.opts.clone())
-                .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
-                .stmt_cache_size(256)
-                // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
-                .init(vec!["SET time_zone = '+00:00'"])
-                .into()
-        };
-        let control = PoolConstraints::new(0, 2).unwrap_or_default();
-        Self { pool: Pool::new(opts(constraints)), control: Pool::new(opts(control)), tables: Arc::new(Tables::new(&prefix)), prefix }
+        let opts: Opts = OptsBuilder::from_opts(db.opts.clone())
+            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
+            .stmt_cache_size(256)
+            // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
+            .init(vec!["SET time_zone = '+00:00'"])
+            .into();
+        Self { pool: Pool::new(opts), tables: Arc::new(Tables::new(&prefix)), prefix }
     }
 
     pub fn tables(&self) -> &Tables {
@@ -142,11 +136,6 @@ impl Store {
 
     pub fn prefix(&self) -> &TablePrefix {
         &self.prefix
-    }
-
-    /// A connection for the status display's reads.
-    pub(crate) async fn control_conn(&self) -> Result<mysql_async::Conn, StoreError> {
-        self.control.get_conn().await.map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     pub(crate) async fn conn(&self) -> Result<mysql_async::Conn, StoreError> {
@@ -187,7 +176,6 @@ impl Store {
     pub async fn disconnect(self) {
         // Closing politely lets the server free the connections at once.
         let _ = self.pool.disconnect().await;
-        let _ = self.control.disconnect().await;
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 
-use super::{read_committed, SqlContext, Store, StoreError};
+use super::{SqlContext, Store, StoreError};
 
 /// A batch this worker holds until `lease_expires_at`.
 #[derive(Debug, Clone)]
@@ -27,65 +27,38 @@ pub struct Claim {
 pub const MAX_BATCH_ATTEMPTS: u32 = 5;
 
 impl Store {
-    /// Atomically takes the next pending batch of the run, or one whose lease expired. A claim
-    /// that deadlocks with another worker's claim or completion is simply tried again.
+    /// Atomically takes the next pending batch of the run, or one whose lease expired.
     pub async fn claim_batch(&self, run_id: u64, owner: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.claim_once(run_id, owner, lease).await {
-                Err(e) if e.is_retryable_conflict() && attempt < 5 => {
-                    tracing::debug!(attempt, error = %e, "claim hit a lock conflict, retrying");
-                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn claim_once(&self, run_id: u64, owner: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
         let q = &self.tables().queue;
         let mut conn = self.conn().await?;
+        conn.exec_drop(
+            format!(
+                "UPDATE {q} SET status = 'error', lease_owner = NULL, lease_token = NULL, processed_at = UTC_TIMESTAMP(),
+                    error_message = CONCAT('abandoned: its worker stopped during ', attempts, ' attempts')
+                 WHERE run_id = ? AND status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts >= ?"
+            ),
+            (run_id, MAX_BATCH_ATTEMPTS),
+        )
+        .await
+        .ctx("giving up abandoned batches")?;
         let token = uuid::Uuid::new_v4().to_string();
-        // READ COMMITTED: the scan skips rows other workers hold (a batch being completed)
-        // instead of waiting for them, and takes no gap locks, so concurrent claims and
-        // completions do not deadlock on the queue's index.
-        let mut tx = conn.start_transaction(read_committed()).await.ctx("starting a claim")?;
         // LAST_INSERT_ID(id) hands the claimed row's id back on this connection without a scan.
-        // A batch whose workers died MAX_BATCH_ATTEMPTS times is not taken again.
-        tx.exec_drop(
+        conn.exec_drop(
             format!(
                 "UPDATE {q} SET id = LAST_INSERT_ID(id), status = 'processing', lease_owner = ?, lease_token = ?,
                     lease_expires_at = DATE_ADD(UTC_TIMESTAMP(6), INTERVAL ? SECOND), started_at = UTC_TIMESTAMP(6),
                     attempts = attempts + 1
-                 WHERE run_id = ? AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts < ?))
+                 WHERE run_id = ? AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6)))
                  ORDER BY batch_number LIMIT 1"
             ),
-            (owner, &token, lease.as_secs(), run_id, MAX_BATCH_ATTEMPTS),
+            (owner, &token, lease.as_secs(), run_id),
         )
         .await
         .ctx("claiming a batch")?;
-        let claimed = tx.affected_rows() > 0;
-        let id = tx.last_insert_id();
-        if !claimed {
-            // Nothing left to take: the batches whose workers kept dying are given up, once,
-            // here rather than by a second write on every claim.
-            tx.exec_drop(
-                format!(
-                    "UPDATE {q} SET status = 'error', lease_owner = NULL, lease_token = NULL, processed_at = UTC_TIMESTAMP(),
-                        error_message = CONCAT('abandoned: its worker stopped during ', attempts, ' attempts')
-                     WHERE run_id = ? AND status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts >= ?"
-                ),
-                (run_id, MAX_BATCH_ATTEMPTS),
-            )
-            .await
-            .ctx("giving up abandoned batches")?;
-        }
-        tx.commit().await.ctx("committing a claim")?;
-        if !claimed {
+        if conn.affected_rows() == 0 {
             return Ok(None);
         }
-        let id = id.ok_or_else(|| StoreError::Data("a claim returned no batch id".into()))?;
+        let id = conn.last_insert_id().ok_or_else(|| StoreError::Data("a claim returned no batch id".into()))?;
         let row: Option<(u64, u32, u32, Option<String>, u32, u32)> = conn
             .exec_first(
                 format!("SELECT run_id, batch_number, total_batches, product_ids, sku_count, attempts FROM {q} WHERE id = ?"),

@@ -2,8 +2,6 @@
 //! its batch rows (never incremented), written to the old plugin's options in the same
 //! transaction.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use mysql_async::prelude::Queryable;
 use mysql_async::TxOpts;
@@ -180,67 +178,6 @@ impl Store {
             .await
             .ctx("looking for an active run")?;
         row.map(run_from_row).transpose()
-    }
-
-    /// The active run and the last finished one, in one read (the status display's).
-    pub async fn current_and_last_run(&self) -> Result<(Option<RunRow>, Option<RunRow>), StoreError> {
-        let mut conn = self.control_conn().await?;
-        let runs = &self.tables().runs;
-        let rows: Vec<mysql_async::Row> = conn
-            .exec(
-                format!(
-                    "SELECT {RUN_COLUMNS} FROM {runs}
-                     WHERE id IN ((SELECT MAX(id) FROM {runs} WHERE status = 'running'), (SELECT MAX(id) FROM {runs} WHERE status <> 'running'))"
-                ),
-                (),
-            )
-            .await
-            .ctx("reading the current and last runs")?;
-        let (mut current, mut last) = (None, None);
-        for row in rows {
-            let run = run_from_row(row)?;
-            if run.status.is_active() {
-                current = Some(run);
-            } else {
-                last = Some(run);
-            }
-        }
-        Ok((current, last))
-    }
-
-    /// Totals so far and batch counts of several runs, in one read.
-    pub async fn runs_progress(&self, run_ids: &[u64]) -> Result<HashMap<u64, (Totals, BatchCounts)>, StoreError> {
-        let mut out: HashMap<u64, (Totals, BatchCounts)> = run_ids.iter().map(|&id| (id, Default::default())).collect();
-        if run_ids.is_empty() {
-            return Ok(out);
-        }
-        let mut conn = self.control_conn().await?;
-        let rows: Vec<(u64, String, u32, u64, u64, u64, u64, u64, u64)> = conn
-            .exec(
-                format!(
-                    "SELECT run_id, status, COUNT(*), CAST(COALESCE(SUM(synced),0) AS UNSIGNED), CAST(COALESCE(SUM(changed),0) AS UNSIGNED),
-                            CAST(COALESCE(SUM(unchanged),0) AS UNSIGNED), CAST(COALESCE(SUM(errors),0) AS UNSIGNED),
-                            CAST(COALESCE(SUM(not_found),0) AS UNSIGNED), CAST(COALESCE(SUM(conflicts),0) AS UNSIGNED)
-                     FROM {} WHERE run_id IN ({}) GROUP BY run_id, status",
-                    self.tables().queue,
-                    super::placeholders(run_ids.len())
-                ),
-                run_ids.to_vec(),
-            )
-            .await
-            .ctx("summing batch counts")?;
-        for (run_id, status, n, synced, changed, unchanged, errors, not_found, conflicts) in rows {
-            let (totals, counts) = out.entry(run_id).or_default();
-            totals.add(&Totals { synced, changed, unchanged, errors, not_found, conflicts });
-            match status.as_str() {
-                "pending" => counts.pending = n,
-                "processing" => counts.processing = n,
-                "completed" => counts.completed = n,
-                "error" => counts.error = n,
-                _ => {}
-            }
-        }
-        Ok(out)
     }
 
     pub async fn last_finished_run(&self) -> Result<Option<RunRow>, StoreError> {
