@@ -27,8 +27,22 @@ pub struct Claim {
 pub const MAX_BATCH_ATTEMPTS: u32 = 5;
 
 impl Store {
-    /// Atomically takes the next pending batch of the run, or one whose lease expired.
+    /// Atomically takes the next pending batch of the run, or one whose lease expired. Two
+    /// workers claiming at once can deadlock on the queue's index; the loser simply tries again.
     pub async fn claim_batch(&self, run_id: u64, owner: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
+        let mut attempt = 0u64;
+        loop {
+            attempt += 1;
+            match self.claim_once(run_id, owner, lease).await {
+                Err(e) if e.is_retryable_conflict() && attempt < 10 => {
+                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn claim_once(&self, run_id: u64, owner: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
         let q = &self.tables().queue;
         let mut conn = self.conn().await?;
         conn.exec_drop(
