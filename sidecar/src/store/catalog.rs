@@ -75,10 +75,17 @@ fn select_types(tr: &str, tt: &str, terms: &str, filter: &str) -> String {
 
 /// The product a post is to the sync, if it is one: the type of a variation is its parent's.
 pub(crate) fn to_product(row: &PostRow, sku: Option<&str>, types: &HashMap<u64, String>) -> Option<CatalogProduct> {
-    let (id, parent, post_type, status, parent_status) = row;
-    let sku = sku.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (id, parent, post_type, _, _) = row;
     let owner = if post_type == "product_variation" { *parent } else { *id };
-    let ptype = types.get(&owner).map_or("simple", String::as_str);
+    let kind = kind_of(row, types.get(&owner).map_or("simple", String::as_str))?;
+    let sku = sku.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let parent_id = if kind == ProductKind::Variation { *parent } else { 0 };
+    Some(CatalogProduct { id: *id, parent_id, kind, sku })
+}
+
+/// Which kind of product a post is, given its (or its parent's) product type.
+fn kind_of(row: &PostRow, ptype: &str) -> Option<ProductKind> {
+    let (_, _, post_type, status, parent_status) = row;
     let kind = match post_type.as_str() {
         "product" if status == "publish" && ptype == "simple" => ProductKind::Simple,
         "product" if status == "publish" && ptype == "variable" => ProductKind::Variable,
@@ -91,8 +98,7 @@ pub(crate) fn to_product(row: &PostRow, sku: Option<&str>, types: &HashMap<u64, 
         }
         _ => return None,
     };
-    let parent_id = if kind == ProductKind::Variation { *parent } else { 0 };
-    Some(CatalogProduct { id: *id, parent_id, kind, sku })
+    Some(kind)
 }
 
 /// Catalog order: each variable product just before its variations, which the planner relies
@@ -147,32 +153,44 @@ impl Store {
     pub async fn read_catalog(&self) -> Result<Vec<CatalogProduct>, StoreError> {
         let t = self.tables();
         let mut conn = self.conn().await?;
+        // Only simple and variable matter; every other type is kept as "other" without its name.
+        let types: HashMap<u64, &'static str> = self
+            .product_types(&mut conn, None)
+            .await?
+            .into_iter()
+            .map(|(id, slug)| (id, match slug.as_str() { "simple" => "simple", "variable" => "variable", _ => "other" }))
+            .collect();
+        // Each post becomes its compact product as it streams in: a large catalog is never held
+        // as rows of strings.
         let sql = select_posts(
             &t.posts,
             "(p.post_type = 'product' AND p.post_status = 'publish')
              OR (p.post_type = 'product_variation' AND p.post_status IN ('publish', 'private'))",
         );
-        let mut posts: Vec<PostRow> = Vec::new();
+        let mut out: Vec<CatalogProduct> = Vec::new();
         let mut stream = conn.exec_stream::<PostRow, _, _>(sql, ()).await.ctx("reading the catalog")?;
         while let Some(row) = stream.try_next().await.ctx("reading the catalog")? {
-            posts.push(row);
+            let owner = if row.2 == "product_variation" { row.1 } else { row.0 };
+            if let Some(kind) = kind_of(&row, types.get(&owner).copied().unwrap_or("simple")) {
+                let parent_id = if kind == ProductKind::Variation { row.1 } else { 0 };
+                out.push(CatalogProduct { id: row.0, parent_id, kind, sku: None });
+            }
         }
         drop(stream);
-        let types = self.product_types(&mut conn, None).await?;
         // The first `_sku` row by meta_id, as WordPress's single reads see it.
-        let index: HashMap<u64, usize> = posts.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
-        let mut skus: Vec<Option<(u64, String)>> = vec![None; posts.len()];
+        let index: HashMap<u64, usize> = out.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        let mut first: Vec<u64> = vec![u64::MAX; out.len()];
         let sql = format!("SELECT post_id, meta_id, meta_value FROM {} WHERE meta_key = '_sku'", t.postmeta);
         let mut stream = conn.exec_stream::<(u64, u64, Option<Vec<u8>>), _, _>(sql, ()).await.ctx("reading SKUs")?;
         while let Some((post_id, meta_id, value)) = stream.try_next().await.ctx("reading SKUs")? {
             let Some(&i) = index.get(&post_id) else { continue };
-            if skus[i].as_ref().is_none_or(|(first, _)| meta_id < *first) {
-                skus[i] = Some((meta_id, value.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default()));
+            if meta_id < first[i] {
+                first[i] = meta_id;
+                let sku = value.map(|v| String::from_utf8_lossy(&v).trim().to_owned()).unwrap_or_default();
+                out[i].sku = Some(sku).filter(|s| !s.is_empty());
             }
         }
         drop(stream);
-        let mut out: Vec<CatalogProduct> =
-            posts.iter().zip(&skus).filter_map(|(row, sku)| to_product(row, sku.as_ref().map(|(_, s)| s.as_str()), &types)).collect();
         sort_catalog(&mut out);
         Ok(out)
     }

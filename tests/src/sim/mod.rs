@@ -271,7 +271,9 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let app = api::router(state.clone())
         .merge(control::router(state.clone()))
-        .layer(tower_http::compression::CompressionLayer::new());
+        // The fastest gzip level: the simulator shares the machine with what it serves, and its
+        // compression time would otherwise be counted against the sidecar in benchmarks.
+        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

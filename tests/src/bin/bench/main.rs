@@ -174,7 +174,15 @@ struct Pids {
     database: Option<u32>,
 }
 
-async fn timed_sync(client: &mut SyncServiceClient<Channel>, pool: &mysql_async::Pool, pids: Pids, label: &str) -> anyhow::Result<SyncResult> {
+/// Runs one sync; with `poller`, GetStatus is polled from when StartSync has answered (as the
+/// admin page does) until the run ends, and its latencies are returned.
+async fn timed_sync(
+    client: &mut SyncServiceClient<Channel>,
+    pool: &mysql_async::Pool,
+    pids: Pids,
+    label: &str,
+    poller: Option<SyncServiceClient<Channel>>,
+) -> anyhow::Result<(SyncResult, Vec<f64>)> {
     let sampler = cpu::Sampler::start(pids.sidecar, pids.database);
     let t0 = unix_now();
     let started = client
@@ -186,6 +194,8 @@ async fn timed_sync(client: &mut SyncServiceClient<Channel>, pool: &mysql_async:
         bail!("{label}: another run was already active");
     }
     let run_id = started.run.context("StartSync returned no run")?.id;
+    let stop = Arc::new(AtomicBool::new(false));
+    let polling = poller.map(|c| poll_status(c, stop.clone()));
     let mut stream = client
         .watch_run(proto::WatchRunRequest { run_id })
         .await
@@ -219,6 +229,11 @@ async fn timed_sync(client: &mut SyncServiceClient<Channel>, pool: &mysql_async:
         eprintln!();
     }
     let cpu = sampler.stop();
+    stop.store(true, Ordering::SeqCst);
+    let samples = match polling {
+        Some(task) => task.await.context("the GetStatus poller crashed")??,
+        None => Vec::new(),
+    };
     let record = db::run_record(pool, TEST_PREFIX, run_id).await?;
     if record.status != "completed" {
         bail!("{label}: run {run_id} ended {} ({} errors, {} conflicts)", record.status, record.errors, record.conflicts);
@@ -232,7 +247,7 @@ async fn timed_sync(client: &mut SyncServiceClient<Channel>, pool: &mysql_async:
         cpu.database_s.map_or("?".to_owned(), |d| format!("{d:.1} s")),
         cpu.simulator_s
     ));
-    Ok(SyncResult { seconds, cpu, run_id, record })
+    Ok((SyncResult { seconds, cpu, run_id, record }, samples))
 }
 
 /// Calls GetStatus every [`STATUS_POLL`] until `stop`, returning each call's latency in ms.
@@ -279,8 +294,19 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
 }
 
 async fn measure(args: &Args, binary: &std::path::Path, db: &TestDb, dataset: Dataset, seed_s: f64) -> anyhow::Result<Report> {
-    let sim = sim::start(dataset.clone(), SimOptions { latency_ms: args.latency_ms, ..SimOptions::default() }, "127.0.0.1:0".parse()?)
+    // The simulator gets threads of its own: serialising and compressing answers must not delay
+    // the bench's own gRPC calls, whose latency is what is measured.
+    let sim_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("simulator")
+        .enable_all()
+        .build()
+        .context("cannot start the simulator's runtime")?;
+    let opts = SimOptions { latency_ms: args.latency_ms, ..SimOptions::default() };
+    let sim = sim_runtime
+        .spawn(sim::start(dataset.clone(), opts, "127.0.0.1:0".parse()?))
         .await
+        .context("the simulator's start crashed")?
         .context("cannot start the simulator")?;
     let settings = DaemonSettings {
         db_url: db.url.clone(),
@@ -296,6 +322,7 @@ async fn measure(args: &Args, binary: &std::path::Path, db: &TestDb, dataset: Da
     let peak = daemon.peak_rss_mb();
     let stopped = daemon.stop().await;
     let _ = sim.shutdown().await;
+    sim_runtime.shutdown_background();
     let mut report = outcome?;
     stopped?;
     report.sidecar_peak_rss_mb = round3(peak?);
@@ -310,12 +337,7 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
 
     // Full sync: every product differs. GetStatus is polled meanwhile, as the admin page would.
     sim.reset_stats();
-    let stop = Arc::new(AtomicBool::new(false));
-    let poller = poll_status(daemon.client().await?, stop.clone());
-    let full = timed_sync(&mut client, pool, pids, "full sync").await;
-    stop.store(true, Ordering::SeqCst);
-    let status_samples = poller.await.context("the GetStatus poller crashed")??;
-    let full = full?;
+    let (full, status_samples) = timed_sync(&mut client, pool, pids, "full sync", Some(daemon.client().await?)).await?;
     let api = sim.stats();
     let batch_ms = db::batch_durations_ms(pool, TEST_PREFIX, full.run_id).await?;
     let full_sync_mismatches = if args.no_verify {
@@ -333,7 +355,7 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
     let counter = RowCounter::new(pool, TEST_PREFIX).await?;
     let sums_before = counter.checksums().await?;
     let rows_before = counter.snapshot().await?;
-    let nochange = timed_sync(&mut client, pool, pids, "no-change sync").await?;
+    let (nochange, _) = timed_sync(&mut client, pool, pids, "no-change sync", None).await?;
     let rows_after = counter.snapshot().await?;
     let sums_after = counter.checksums().await?;
     counter.restore().await?;
@@ -349,7 +371,7 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
             bail!("the simulator has no item for product {}", e.product_id);
         }
     }
-    let one = timed_sync(&mut client, pool, pids, "1% sync").await?;
+    let (one, _) = timed_sync(&mut client, pool, pids, "1% sync", None).await?;
 
     // Selective syncs of 3 SKUs, each just changed in Cachicamo (an order was placed).
     let with_sku: Vec<_> = candidates.iter().filter(|e| !e.sku.trim().is_empty()).collect();
