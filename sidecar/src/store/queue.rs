@@ -25,57 +25,84 @@ pub struct Claim {
 
 /// Attempts after which a batch whose worker keeps dying is given up as an error.
 pub const MAX_BATCH_ATTEMPTS: u32 = 5;
+/// Candidates a claim considers at once, and how often it looks again when others took them all.
+const CLAIM_CANDIDATES: usize = 8;
+const CLAIM_ROUNDS: usize = 20;
 
 impl Store {
-    /// Atomically takes the next pending batch of the run, or one whose lease expired. Two
-    /// workers claiming at once can deadlock on the queue's index; the loser simply tries again.
+    /// Takes the next pending batch of the run, or one whose lease expired. The candidates are
+    /// found by a plain indexed read and each is taken with a compare-and-set on its own row, so
+    /// a claim never locks the rest of the queue: workers claiming at once do not wait for (or
+    /// deadlock with) each other, and one that loses a race simply takes the next candidate.
     pub async fn claim_batch(&self, run_id: u64, owner: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
-        let mut attempt = 0u64;
-        loop {
-            attempt += 1;
-            match self.claim_once(run_id, owner, lease).await {
-                Err(e) if e.is_retryable_conflict() && attempt < 10 => {
-                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn claim_once(&self, run_id: u64, owner: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
         let q = &self.tables().queue;
         let mut conn = self.conn().await?;
+        let token = uuid::Uuid::new_v4().to_string();
+        for _ in 0..CLAIM_ROUNDS {
+            let mut candidates: Vec<u64> = conn
+                .exec(format!("SELECT id FROM {q} WHERE run_id = ? AND status = 'pending' ORDER BY batch_number LIMIT {CLAIM_CANDIDATES}"), (run_id,))
+                .await
+                .ctx("looking for a pending batch")?;
+            if candidates.is_empty() {
+                candidates = conn
+                    .exec(
+                        format!(
+                            "SELECT id FROM {q} WHERE run_id = ? AND status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts < ?
+                             ORDER BY batch_number LIMIT {CLAIM_CANDIDATES}"
+                        ),
+                        (run_id, MAX_BATCH_ATTEMPTS),
+                    )
+                    .await
+                    .ctx("looking for an expired lease")?;
+            }
+            if candidates.is_empty() {
+                self.give_up_abandoned(&mut conn, run_id).await?;
+                return Ok(None);
+            }
+            // Workers that looked at the same moment start at different candidates.
+            let offset = rand::random_range(0..candidates.len());
+            candidates.rotate_left(offset);
+            for id in candidates {
+                conn.exec_drop(
+                    format!(
+                        "UPDATE {q} SET status = 'processing', lease_owner = ?, lease_token = ?,
+                            lease_expires_at = DATE_ADD(UTC_TIMESTAMP(6), INTERVAL ? SECOND), started_at = UTC_TIMESTAMP(6),
+                            attempts = attempts + 1
+                         WHERE id = ? AND run_id = ?
+                           AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts < ?))"
+                    ),
+                    (owner, &token, lease.as_secs(), id, run_id, MAX_BATCH_ATTEMPTS),
+                )
+                .await
+                .ctx("claiming a batch")?;
+                if conn.affected_rows() == 1 {
+                    return self.claimed(&mut conn, id, token, owner).await.map(Some);
+                }
+            }
+        }
+        Err(StoreError::Data(format!("could not claim a batch of run {run_id}: every candidate was taken by another worker {CLAIM_ROUNDS} times over")))
+    }
+
+    /// A batch whose workers died [`MAX_BATCH_ATTEMPTS`] times is ended in error, once nothing
+    /// else of its run is left to claim.
+    async fn give_up_abandoned(&self, conn: &mut mysql_async::Conn, run_id: u64) -> Result<(), StoreError> {
         conn.exec_drop(
             format!(
-                "UPDATE {q} SET status = 'error', lease_owner = NULL, lease_token = NULL, processed_at = UTC_TIMESTAMP(),
+                "UPDATE {} SET status = 'error', lease_owner = NULL, lease_token = NULL, processed_at = UTC_TIMESTAMP(),
                     error_message = CONCAT('abandoned: its worker stopped during ', attempts, ' attempts')
-                 WHERE run_id = ? AND status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts >= ?"
+                 WHERE run_id = ? AND status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6) AND attempts >= ?",
+                self.tables().queue
             ),
             (run_id, MAX_BATCH_ATTEMPTS),
         )
         .await
-        .ctx("giving up abandoned batches")?;
-        let token = uuid::Uuid::new_v4().to_string();
-        // LAST_INSERT_ID(id) hands the claimed row's id back on this connection without a scan.
-        conn.exec_drop(
-            format!(
-                "UPDATE {q} SET id = LAST_INSERT_ID(id), status = 'processing', lease_owner = ?, lease_token = ?,
-                    lease_expires_at = DATE_ADD(UTC_TIMESTAMP(6), INTERVAL ? SECOND), started_at = UTC_TIMESTAMP(6),
-                    attempts = attempts + 1
-                 WHERE run_id = ? AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < UTC_TIMESTAMP(6)))
-                 ORDER BY batch_number LIMIT 1"
-            ),
-            (owner, &token, lease.as_secs(), run_id),
-        )
-        .await
-        .ctx("claiming a batch")?;
-        if conn.affected_rows() == 0 {
-            return Ok(None);
-        }
-        let id = conn.last_insert_id().ok_or_else(|| StoreError::Data("a claim returned no batch id".into()))?;
+        .ctx("giving up abandoned batches")
+    }
+
+    async fn claimed(&self, conn: &mut mysql_async::Conn, id: u64, token: String, owner: &str) -> Result<Claim, StoreError> {
         let row: Option<(u64, u32, u32, Option<String>, u32, u32)> = conn
             .exec_first(
-                format!("SELECT run_id, batch_number, total_batches, product_ids, sku_count, attempts FROM {q} WHERE id = ?"),
+                format!("SELECT run_id, batch_number, total_batches, product_ids, sku_count, attempts FROM {} WHERE id = ?", self.tables().queue),
                 (id,),
             )
             .await
@@ -84,7 +111,7 @@ impl Store {
             row.ok_or_else(|| StoreError::Data(format!("claimed batch {id} vanished")))?;
         let product_ids: Vec<u64> = serde_json::from_str(ids.as_deref().unwrap_or("[]"))
             .map_err(|e| StoreError::Data(format!("batch {id} has an unreadable product list: {e}")))?;
-        Ok(Some(Claim { batch_id: id, run_id, batch_number, total_batches, product_ids, sku_count, attempts, token, owner: owner.to_owned() }))
+        Ok(Claim { batch_id: id, run_id, batch_number, total_batches, product_ids, sku_count, attempts, token, owner: owner.to_owned() })
     }
 
     /// Extends the lease; false when it was lost (expired and taken over).
