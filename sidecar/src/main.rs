@@ -9,7 +9,16 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::init_logging(&args);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Twice as many runtime threads as cores: batches mostly wait on the database and the API,
+    // but between waits they decode and plan for milliseconds at a time, and a control-plane
+    // request must not queue behind them for a free thread.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads((cores * 2).max(4))
+        .on_thread_start(lower_priority)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cachicamo-sidecar: cannot start the async runtime: {e}");
@@ -24,3 +33,14 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Sync work yields the processor to the web server, the database and the control plane (which
+/// runs on the main thread's descendants and keeps the normal priority): a shop's pages and its
+/// status display stay quick while a sync keeps the machine busy.
+fn lower_priority() {
+    // SAFETY: setpriority only reads its arguments; 0 names the calling thread.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, ENGINE_NICE) };
+}
+
+/// The nice value of the engine's threads: below normal, far above idle.
+const ENGINE_NICE: libc::c_int = 5;

@@ -11,12 +11,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::status_cache::{StatusCache, StoredStatus};
 use super::{Engine, EngineError, RunContext};
 use crate::store::alerts::AlertRow;
 use crate::store::changes::ChangeRow;
 use crate::store::queue::LeaseRow;
 use crate::store::runs::{BatchCounts, RunRow, Totals, Trigger};
 use crate::store::settings::MIN_INTERVAL_MINUTES;
+use crate::store::Store;
 
 /// Pricing data and settings are re-read at most this often outside runs (selective syncs).
 const CONTEXT_MAX_AGE: Duration = Duration::from_secs(300);
@@ -30,6 +32,10 @@ const LOOP_EVERY: Duration = Duration::from_secs(1);
 const LOOP_AFTER_ERROR: Duration = Duration::from_secs(10);
 /// How often the health conditions are evaluated.
 const WATCH_EVERY: Duration = Duration::from_secs(15);
+/// How often the status is refreshed while a run is worked, and how old a refreshed status may
+/// be when it is shown (older means the refresh is stuck, and the status is read live instead).
+const STATUS_REFRESH: Duration = Duration::from_millis(200);
+const STATUS_MAX_AGE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineState {
@@ -94,6 +100,7 @@ struct Inner {
     wake: Notify,
     worker: tokio::sync::Mutex<Option<Worker>>,
     context: tokio::sync::Mutex<Option<(Instant, RunContext)>>,
+    status: StatusCache,
     shutdown: CancellationToken,
 }
 
@@ -121,6 +128,7 @@ impl Daemon {
             wake: Notify::new(),
             worker: tokio::sync::Mutex::new(None),
             context: tokio::sync::Mutex::new(None),
+            status: StatusCache::default(),
             shutdown: CancellationToken::new(),
         };
         Self { engine, inner: Arc::new(inner) }
@@ -141,6 +149,14 @@ impl Daemon {
             tracing::info!(from = ?s.0, to = ?state, "engine state");
             *s = (state, now_ms());
         }
+    }
+
+    /// After a command or a finding changed what the status says: the cached status is read
+    /// anew before the command answers, and the loop looks at the queue at once.
+    pub(super) async fn changed(&self) {
+        self.inner.status.invalidate();
+        self.inner.wake.notify_one();
+        self.refresh_status_now().await;
     }
 
     fn state(&self) -> (EngineState, i64) {
@@ -170,8 +186,23 @@ impl Daemon {
         let paused = store.paused().await?;
         self.inner.paused.store(paused, Ordering::SeqCst);
         self.set_state(if paused { EngineState::Paused } else { EngineState::Idle });
+        let refresher = self.clone();
+        tokio::spawn(async move { refresher.refresh_status().await }.instrument(tracing::info_span!("status")));
         let daemon = self.clone();
         Ok(tokio::spawn(async move { daemon.main_loop().await }.instrument(tracing::info_span!("engine"))))
+    }
+
+    /// Keeps the cached status current while this sidecar plans or works a run.
+    async fn refresh_status(&self) {
+        loop {
+            tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(STATUS_REFRESH) => {}
+            }
+            if matches!(self.state().0, EngineState::Planning | EngineState::Running) {
+                self.refresh_status_now().await;
+            }
+        }
     }
 
     /// Stops claiming, lets in-flight batches finish for a short grace period, then releases
@@ -266,6 +297,8 @@ impl Daemon {
                 let result = daemon.engine.work_run(&ctx, run_id, s.clone(), a).await;
                 match result {
                     Ok(()) if !s.is_cancelled() => {
+                        // The run ends with this commit: no status read before it may be shown after it.
+                        daemon.inner.status.hold();
                         match daemon.engine.store().finish_run_if_done(run_id, &ctx.settings.shop.timezone).await {
                             Ok(run) => {
                                 *lock(&daemon.inner.api_health) = (true, "ok".into());
@@ -274,6 +307,7 @@ impl Daemon {
                             Err(e) => daemon.record_error(&e.into()),
                         }
                         daemon.set_state(EngineState::Idle);
+                        daemon.inner.status.release();
                     }
                     Ok(()) => {}
                     Err(e) => {
@@ -322,7 +356,7 @@ impl Daemon {
         }
         let (run, created) = result?;
         *lock(&self.inner.last_error) = None;
-        self.inner.wake.notify_one();
+        self.changed().await;
         Ok((run, created))
     }
 
@@ -338,7 +372,7 @@ impl Daemon {
                 started_run = Some(run);
             }
         }
-        self.inner.wake.notify_one();
+        self.changed().await;
         // WordPress notifies about alerts on this call, so they are evaluated fresh for it.
         self.watch_health().await?;
         let pending_changes = store.list_changes(0, max_changes.clamp(1, 1000), false).await?;
@@ -364,8 +398,8 @@ impl Daemon {
         Ok(completed_long_ago && !recent_start)
     }
 
-    async fn view(&self, run: RunRow) -> Result<RunView, EngineError> {
-        let (totals, batches): (Totals, BatchCounts) = self.engine.store().run_progress(run.id).await?;
+    async fn view(store: &Store, run: RunRow) -> Result<RunView, EngineError> {
+        let (totals, batches): (Totals, BatchCounts) = store.run_progress(run.id).await?;
         let mut run = run;
         if run.status.is_active() {
             run.totals = totals;
@@ -374,68 +408,91 @@ impl Daemon {
     }
 
     pub async fn run_view(&self, run_id: u64) -> Result<Option<RunView>, EngineError> {
-        match self.engine.store().run(run_id).await? {
-            Some(run) => Ok(Some(self.view(run).await?)),
+        let store = self.engine.store();
+        match store.run(run_id).await? {
+            Some(run) => Ok(Some(Self::view(store, run).await?)),
             None => Ok(None),
         }
     }
 
+    /// The status. Its database part comes from the cache while this sidecar plans or works a
+    /// run, and is read live otherwise.
     pub async fn status(&self) -> StatusView {
         let (state, since) = self.state();
-        let store = self.engine.store();
-        let db = store.ping().await;
+        let cached = matches!(state, EngineState::Planning | EngineState::Running)
+            .then(|| self.inner.status.fresh(STATUS_MAX_AGE))
+            .flatten();
+        let stored = match cached {
+            Some(stored) => stored,
+            None => self.read_stored_status().await,
+        };
         let (api_ok, api_message) = lock(&self.inner.api_health).clone();
-        let mut status = StatusView {
+        StatusView {
             state,
             state_since_ms: since,
             paused: self.inner.paused.load(Ordering::SeqCst),
-            current_run: None,
-            last_run: None,
-            lock_holder: String::new(),
-            leases: Vec::new(),
             health: Health {
-                database_ok: db.is_ok(),
-                database_message: db.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+                database_ok: stored.database.is_ok(),
+                database_message: stored.database.clone().err().unwrap_or_else(|| "ok".to_owned()),
                 api_ok,
                 api_message,
             },
-            last_error: lock(&self.inner.last_error).clone(),
-            active_alerts: Vec::new(),
-            recent_alerts: Vec::new(),
-        };
-        if db.is_err() {
-            return status;
+            last_error: stored.error.or_else(|| lock(&self.inner.last_error).clone()),
+            current_run: stored.current_run,
+            last_run: stored.last_run,
+            lock_holder: stored.lock_holder,
+            leases: stored.leases,
+            active_alerts: stored.active_alerts,
+            recent_alerts: stored.recent_alerts,
+        }
+    }
+
+    /// Reads what the status shows from the database and keeps it for the status display,
+    /// unless something invalidated it meanwhile.
+    async fn refresh_status_now(&self) {
+        let generation = self.inner.status.generation();
+        let stored = self.read_stored_status().await;
+        self.inner.status.store(generation, stored);
+    }
+
+    async fn read_stored_status(&self) -> StoredStatus {
+        let store = self.engine.store().for_status();
+        let mut stored = StoredStatus::default();
+        if let Err(e) = store.ping().await {
+            stored.database = Err(e.to_string());
+            return stored;
         }
         let details = async {
             if let Some(run) = store.active_run().await? {
-                status.current_run = Some(self.view(run).await?);
+                stored.current_run = Some(Self::view(&store, run).await?);
             }
             if let Some(run) = store.last_finished_run().await? {
-                status.last_run = Some(self.view(run).await?);
+                stored.last_run = Some(Self::view(&store, run).await?);
             }
-            status.lock_holder = store.lock_holder().await?;
-            status.leases = store.leases().await?;
-            status.active_alerts = store.active_alerts().await?;
-            status.recent_alerts = store.recent_alerts(20).await?;
+            stored.lock_holder = store.lock_holder().await?;
+            stored.leases = store.leases().await?;
+            stored.active_alerts = store.active_alerts().await?;
+            stored.recent_alerts = store.recent_alerts(20).await?;
             Ok::<_, EngineError>(())
         }
         .await;
         if let Err(e) = details {
-            status.last_error = Some(e.to_string());
+            stored.error = Some(e.to_string());
         }
-        status
+        stored
     }
 
     pub async fn pause(&self) -> Result<(), EngineError> {
         self.engine.store().set_paused(true).await?;
         self.inner.paused.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_one();
+        self.changed().await;
         self.step().await
     }
 
     pub async fn resume(&self) -> Result<(), EngineError> {
         self.engine.store().set_paused(false).await?;
         self.inner.paused.store(false, Ordering::SeqCst);
+        self.changed().await;
         self.step().await
     }
 
@@ -461,7 +518,7 @@ impl Daemon {
 
     pub async fn retry_failed(&self, run_id: u64) -> Result<u32, EngineError> {
         let n = self.engine.store().retry_failed(run_id).await?;
-        self.inner.wake.notify_one();
+        self.changed().await;
         Ok(n)
     }
 
@@ -472,7 +529,7 @@ impl Daemon {
                 w.stop.cancel();
             }
         }
-        self.inner.wake.notify_one();
+        self.changed().await;
         Ok(cancelled)
     }
 

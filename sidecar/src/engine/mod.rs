@@ -6,6 +6,7 @@ pub mod matching;
 pub mod monitor;
 pub mod plan;
 pub mod selective;
+mod status_cache;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -23,15 +23,15 @@ impl Daemon {
     pub async fn watch_health(&self) -> Result<(), EngineError> {
         let findings = self.findings().await?;
         let store = self.engine().store();
+        let mut moved = false;
         for f in findings {
-            match f.message {
-                Some(message) => {
-                    store.raise_alert(f.kind, &message).await?;
-                }
-                None => {
-                    store.clear_alert(f.kind).await?;
-                }
-            }
+            moved |= match f.message {
+                Some(message) => store.raise_alert(f.kind, &message).await?,
+                None => store.clear_alert(f.kind).await?,
+            };
+        }
+        if moved {
+            self.changed().await;
         }
         Ok(())
     }

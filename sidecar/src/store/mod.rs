@@ -108,6 +108,11 @@ impl Tables {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// One connection kept open for the status display, whose handful of small reads should
+    /// neither wait behind a run's batches for a pooled connection nor open a connection each.
+    status_pool: Pool,
+    /// The database's name, for saying which one is gone.
+    database: Arc<str>,
     tables: Arc<Tables>,
     prefix: TablePrefix,
 }
@@ -116,18 +121,33 @@ impl Store {
     /// Connects (lazily) with room for `connections` concurrent connections.
     pub fn new(db: &DbConfig, prefix: TablePrefix, connections: usize) -> Self {
         let constraints = PoolConstraints::new(1, connections.max(2)).unwrap_or_default();
+        let single = PoolConstraints::new(1, 1).unwrap_or_default();
         // No COM_RESET_CONNECTION when a connection goes back to the pool: it would drop every
         // prepared statement and re-run the init query, so each checkout would cost two extra
         // round trips and each statement a fresh PREPARE. The sidecar keeps no session state
         // besides the time zone below (open transactions are still rolled back on return, and
         // the one named lock, in `migrate`, asks for a reset of its own connection).
-        let opts: Opts = OptsBuilder::from_opts(db.opts.clone())
-            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
-            .stmt_cache_size(256)
-            // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
-            .init(vec!["SET time_zone = '+00:00'"])
-            .into();
-        Self { pool: Pool::new(opts), tables: Arc::new(Tables::new(&prefix)), prefix }
+        let pool = |constraints: PoolConstraints| -> Pool {
+            let opts: Opts = OptsBuilder::from_opts(db.opts.clone())
+                .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
+                .stmt_cache_size(256)
+                // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
+                .init(vec!["SET time_zone = '+00:00'"])
+                .into();
+            Pool::new(opts)
+        };
+        Self {
+            pool: pool(constraints),
+            status_pool: pool(single),
+            database: db.opts.db_name().unwrap_or_default().into(),
+            tables: Arc::new(Tables::new(&prefix)),
+            prefix,
+        }
+    }
+
+    /// The same store over the status display's own connection.
+    pub fn for_status(&self) -> Store {
+        Store { pool: self.status_pool.clone(), ..self.clone() }
     }
 
     pub fn tables(&self) -> &Tables {
@@ -166,16 +186,21 @@ impl Store {
     /// connection whose database is gone.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let _: Option<u64> = conn
-            .exec_first(format!("SELECT option_id FROM {} LIMIT 1", self.tables().options), ())
-            .await
-            .ctx("checking the database")?;
-        Ok(())
+        let read: Result<Option<u64>, _> = conn.exec_first(format!("SELECT option_id FROM {} LIMIT 1", self.tables().options), ()).await;
+        match read {
+            Ok(_) => Ok(()),
+            // A connection opened before its database was dropped has no database any more.
+            Err(mysql_async::Error::Server(e)) if e.code == 1046 => {
+                Err(StoreError::Unavailable(format!("the database `{}` no longer exists ({})", self.database, e.message)))
+            }
+            Err(e) => Err(StoreError::from_sql("checking the database", e)),
+        }
     }
 
     pub async fn disconnect(self) {
         // Closing politely lets the server free the connections at once.
         let _ = self.pool.disconnect().await;
+        let _ = self.status_pool.disconnect().await;
     }
 }
 

@@ -1,0 +1,153 @@
+//! The database part of the status, kept while this sidecar plans or works a run. The run keeps
+//! the database busy, and a status read live would queue its small queries behind the batches'
+//! statements, so the daemon refreshes it in the background a few times a second and `GetStatus`
+//! answers from memory. A command that changes what the status says drops the cached part and
+//! reads it anew before it answers, and the end of a run holds the cache empty, so a caller never
+//! sees a status older than its own action.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::daemon::RunView;
+use crate::store::alerts::AlertRow;
+use crate::store::queue::LeaseRow;
+
+/// What the status shows from the database; `database` is why it could not be read.
+#[derive(Debug, Clone)]
+pub(super) struct StoredStatus {
+    pub database: Result<(), String>,
+    pub current_run: Option<RunView>,
+    pub last_run: Option<RunView>,
+    pub lock_holder: String,
+    pub leases: Vec<LeaseRow>,
+    pub active_alerts: Vec<AlertRow>,
+    pub recent_alerts: Vec<AlertRow>,
+    /// A detail that could not be read although the database answered.
+    pub error: Option<String>,
+}
+
+impl Default for StoredStatus {
+    fn default() -> Self {
+        Self {
+            database: Ok(()),
+            current_run: None,
+            last_run: None,
+            lock_holder: String::new(),
+            leases: Vec::new(),
+            active_alerts: Vec::new(),
+            recent_alerts: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Bumped on every invalidation: a view computed from an older generation is stale.
+    generation: u64,
+    /// While held (a run is being finished), nothing is cached.
+    held: bool,
+    view: Option<(Instant, StoredStatus)>,
+}
+
+#[derive(Default)]
+pub(super) struct StatusCache {
+    slot: Mutex<Slot>,
+}
+
+impl StatusCache {
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The generation a refresh starts from; pass it back to [`StatusCache::store`].
+    pub fn generation(&self) -> u64 {
+        self.slot().generation
+    }
+
+    pub fn invalidate(&self) {
+        let mut s = self.slot();
+        s.generation += 1;
+        s.view = None;
+    }
+
+    /// Invalidates and keeps the cache empty until [`StatusCache::release`].
+    pub fn hold(&self) {
+        let mut s = self.slot();
+        s.generation += 1;
+        s.view = None;
+        s.held = true;
+    }
+
+    pub fn release(&self) {
+        let mut s = self.slot();
+        s.generation += 1;
+        s.held = false;
+    }
+
+    /// Keeps `view` unless something invalidated the cache since `generation` was read.
+    pub fn store(&self, generation: u64, view: StoredStatus) {
+        let mut s = self.slot();
+        if s.generation == generation && !s.held {
+            s.view = Some((Instant::now(), view));
+        }
+    }
+
+    /// The cached part, if it is younger than `max_age`.
+    pub fn fresh(&self, max_age: Duration) -> Option<StoredStatus> {
+        let s = self.slot();
+        s.view.as_ref().filter(|(at, _)| at.elapsed() < max_age).map(|(_, v)| v.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(lock_holder: &str) -> StoredStatus {
+        StoredStatus { lock_holder: lock_holder.into(), ..StoredStatus::default() }
+    }
+
+    fn holder(cache: &StatusCache) -> Option<String> {
+        cache.fresh(AGE).map(|v| v.lock_holder)
+    }
+
+    const AGE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_view_computed_before_an_invalidation_is_dropped() {
+        let cache = StatusCache::default();
+        let g = cache.generation();
+        cache.invalidate();
+        cache.store(g, view("a"));
+        assert_eq!(holder(&cache), None);
+        let g = cache.generation();
+        cache.store(g, view("b"));
+        assert_eq!(holder(&cache).as_deref(), Some("b"));
+        cache.invalidate();
+        assert_eq!(holder(&cache), None, "an invalidation drops the cached view");
+    }
+
+    #[test]
+    fn nothing_is_cached_while_held() {
+        let cache = StatusCache::default();
+        cache.hold();
+        let g = cache.generation();
+        cache.store(g, view("a"));
+        assert_eq!(holder(&cache), None);
+        cache.release();
+        cache.store(g, view("a"));
+        assert_eq!(holder(&cache), None, "a view begun while held is stale after the release");
+        let g = cache.generation();
+        cache.store(g, view("c"));
+        assert_eq!(holder(&cache).as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn an_old_view_is_not_served() {
+        let cache = StatusCache::default();
+        let g = cache.generation();
+        cache.store(g, view("a"));
+        assert!(cache.fresh(Duration::ZERO).is_none());
+    }
+}
