@@ -11,6 +11,7 @@ mod db;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
@@ -181,7 +182,7 @@ async fn timed_sync(
     pool: &mysql_async::Pool,
     pids: Pids,
     label: &str,
-    poller: Option<SyncServiceClient<Channel>>,
+    poller: Option<PathBuf>,
 ) -> anyhow::Result<(SyncResult, Vec<f64>)> {
     let sampler = cpu::Sampler::start(pids.sidecar, pids.database);
     let t0 = unix_now();
@@ -231,7 +232,7 @@ async fn timed_sync(
     let cpu = sampler.stop();
     stop.store(true, Ordering::SeqCst);
     let samples = match polling {
-        Some(task) => task.await.context("the GetStatus poller crashed")??,
+        Some(thread) => thread.join().map_err(|_| anyhow::anyhow!("the GetStatus poller crashed"))??,
         None => Vec::new(),
     };
     let record = db::run_record(pool, TEST_PREFIX, run_id).await?;
@@ -250,17 +251,23 @@ async fn timed_sync(
     Ok((SyncResult { seconds, cpu, run_id, record }, samples))
 }
 
-/// Calls GetStatus every [`STATUS_POLL`] until `stop`, returning each call's latency in ms.
-fn poll_status(mut client: SyncServiceClient<Channel>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<anyhow::Result<Vec<f64>>> {
-    tokio::spawn(async move {
-        let mut samples = Vec::new();
-        while !stop.load(Ordering::SeqCst) {
-            let t = Instant::now();
-            client.get_status(proto::GetStatusRequest {}).await.context("GetStatus failed")?;
-            samples.push(t.elapsed().as_secs_f64() * 1000.0);
-            tokio::time::sleep(STATUS_POLL).await;
-        }
-        Ok(samples)
+/// Calls GetStatus every [`STATUS_POLL`] until `stop`, returning each call's latency in ms. The
+/// poller has a thread and a connection of its own, as the admin page's PHP process would: the
+/// bench's other work (the simulator, the progress stream) must not delay it.
+fn poll_status(socket: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<anyhow::Result<Vec<f64>>> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the poller's runtime")?;
+        runtime.block_on(async move {
+            let mut client = cachicamo_sidecar::rpc::client::connect(&socket).await?;
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                client.get_status(proto::GetStatusRequest {}).await.context("GetStatus failed")?;
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+                tokio::time::sleep(STATUS_POLL).await;
+            }
+            Ok(samples)
+        })
     })
 }
 
@@ -337,7 +344,7 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
 
     // Full sync: every product differs. GetStatus is polled meanwhile, as the admin page would.
     sim.reset_stats();
-    let (full, status_samples) = timed_sync(&mut client, pool, pids, "full sync", Some(daemon.client().await?)).await?;
+    let (full, status_samples) = timed_sync(&mut client, pool, pids, "full sync", Some(daemon.socket.clone())).await?;
     let api = sim.stats();
     let batch_ms = db::batch_durations_ms(pool, TEST_PREFIX, full.run_id).await?;
     let full_sync_mismatches = if args.no_verify {
