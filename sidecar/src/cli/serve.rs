@@ -13,7 +13,7 @@ use cachicamo_sidecar::config::ConfigArgs;
 use cachicamo_sidecar::engine::daemon::Daemon;
 use cachicamo_sidecar::engine::Engine;
 use cachicamo_sidecar::rpc::prometheus;
-use cachicamo_sidecar::rpc::server::{self, ServeError, SocketOptions};
+use cachicamo_sidecar::rpc::server::{self, SocketOptions};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 
@@ -97,6 +97,6 @@ fn control_plane(daemon: Daemon, opts: SocketOptions, bound: oneshot::Sender<any
             }
             tracing::info!("shutting down");
         };
-        server::serve(daemon, listener, opts.path, shutdown).await.map_err(|e: ServeError| anyhow::Error::new(e))
+        Ok(server::serve(daemon, listener, opts.path, shutdown).await?)
     })
 }

@@ -432,8 +432,8 @@ impl Daemon {
             state_since_ms: since,
             paused: self.inner.paused.load(Ordering::SeqCst),
             health: Health {
-                database_ok: stored.database.is_ok(),
-                database_message: stored.database.clone().err().unwrap_or_else(|| "ok".to_owned()),
+                database_ok: stored.database_down.is_none(),
+                database_message: stored.database_down.unwrap_or_else(|| "ok".to_owned()),
                 api_ok,
                 api_message,
             },
@@ -459,7 +459,7 @@ impl Daemon {
         let store = self.engine.store().for_status();
         let mut stored = StoredStatus::default();
         if let Err(e) = store.ping().await {
-            stored.database = Err(e.to_string());
+            stored.database_down = Some(e.to_string());
             return stored;
         }
         let details = async {

@@ -12,10 +12,11 @@ use super::daemon::RunView;
 use crate::store::alerts::AlertRow;
 use crate::store::queue::LeaseRow;
 
-/// What the status shows from the database; `database` is why it could not be read.
-#[derive(Debug, Clone)]
+/// What the status shows from the database.
+#[derive(Debug, Clone, Default)]
 pub(super) struct StoredStatus {
-    pub database: Result<(), String>,
+    /// Why the database could not be read, when it could not.
+    pub database_down: Option<String>,
     pub current_run: Option<RunView>,
     pub last_run: Option<RunView>,
     pub lock_holder: String,
@@ -24,21 +25,6 @@ pub(super) struct StoredStatus {
     pub recent_alerts: Vec<AlertRow>,
     /// A detail that could not be read although the database answered.
     pub error: Option<String>,
-}
-
-impl Default for StoredStatus {
-    fn default() -> Self {
-        Self {
-            database: Ok(()),
-            current_run: None,
-            last_run: None,
-            lock_holder: String::new(),
-            leases: Vec::new(),
-            active_alerts: Vec::new(),
-            recent_alerts: Vec::new(),
-            error: None,
-        }
-    }
 }
 
 #[derive(Default)]

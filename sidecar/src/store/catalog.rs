@@ -73,19 +73,23 @@ fn select_types(tr: &str, tt: &str, terms: &str, filter: &str) -> String {
     )
 }
 
-/// The product a post is to the sync, if it is one: the type of a variation is its parent's.
-pub(crate) fn to_product(row: &PostRow, sku: Option<&str>, types: &HashMap<u64, String>) -> Option<CatalogProduct> {
-    let (id, parent, post_type, _, _) = row;
-    let owner = if post_type == "product_variation" { *parent } else { *id };
-    let kind = kind_of(row, types.get(&owner).map_or("simple", String::as_str))?;
-    let sku = sku.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let parent_id = if kind == ProductKind::Variation { *parent } else { 0 };
-    Some(CatalogProduct { id: *id, parent_id, kind, sku })
+/// The post whose product type decides: a variation's parent, any other post itself.
+fn type_owner(row: &PostRow) -> u64 {
+    if row.2 == "product_variation" {
+        row.1
+    } else {
+        row.0
+    }
 }
 
-/// Which kind of product a post is, given its (or its parent's) product type.
-fn kind_of(row: &PostRow, ptype: &str) -> Option<ProductKind> {
-    let (_, _, post_type, status, parent_status) = row;
+/// The product a post is to the sync, if it is one: the type of a variation is its parent's.
+pub(crate) fn to_product(row: &PostRow, sku: Option<&str>, types: &HashMap<u64, String>) -> Option<CatalogProduct> {
+    product_of(row, types.get(&type_owner(row)).map_or("simple", String::as_str), sku)
+}
+
+/// The product a post is, given the product type that decides for it.
+fn product_of(row: &PostRow, ptype: &str, sku: Option<&str>) -> Option<CatalogProduct> {
+    let (id, parent, post_type, status, parent_status) = row;
     let kind = match post_type.as_str() {
         "product" if status == "publish" && ptype == "simple" => ProductKind::Simple,
         "product" if status == "publish" && ptype == "variable" => ProductKind::Variable,
@@ -98,7 +102,9 @@ fn kind_of(row: &PostRow, ptype: &str) -> Option<ProductKind> {
         }
         _ => return None,
     };
-    Some(kind)
+    let sku = sku.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let parent_id = if kind == ProductKind::Variation { *parent } else { 0 };
+    Some(CatalogProduct { id: *id, parent_id, kind, sku })
 }
 
 /// Catalog order: each variable product just before its variations, which the planner relies
@@ -141,7 +147,7 @@ impl Store {
             let part: Vec<PostRow> = q.exec(sql, Params::Positional(chunk.iter().map(|&i| i.into()).collect())).await.ctx("reading a batch's products")?;
             rows.extend(part);
         }
-        let mut owners: Vec<u64> = rows.iter().map(|r| if r.2 == "product_variation" { r.1 } else { r.0 }).collect();
+        let mut owners: Vec<u64> = rows.iter().map(type_owner).collect();
         owners.sort_unstable();
         owners.dedup();
         let types = self.product_types(q, Some(&owners)).await?;
@@ -170,11 +176,7 @@ impl Store {
         let mut out: Vec<CatalogProduct> = Vec::new();
         let mut stream = conn.exec_stream::<PostRow, _, _>(sql, ()).await.ctx("reading the catalog")?;
         while let Some(row) = stream.try_next().await.ctx("reading the catalog")? {
-            let owner = if row.2 == "product_variation" { row.1 } else { row.0 };
-            if let Some(kind) = kind_of(&row, types.get(&owner).copied().unwrap_or("simple")) {
-                let parent_id = if kind == ProductKind::Variation { row.1 } else { 0 };
-                out.push(CatalogProduct { id: row.0, parent_id, kind, sku: None });
-            }
+            out.extend(product_of(&row, types.get(&type_owner(&row)).copied().unwrap_or("simple"), None));
         }
         drop(stream);
         // The first `_sku` row by meta_id, as WordPress's single reads see it.

@@ -111,8 +111,6 @@ pub struct Store {
     /// One connection kept open for the status display, whose handful of small reads should
     /// neither wait behind a run's batches for a pooled connection nor open a connection each.
     status_pool: Pool,
-    /// The database's name, for saying which one is gone.
-    database: Arc<str>,
     tables: Arc<Tables>,
     prefix: TablePrefix,
 }
@@ -139,7 +137,6 @@ impl Store {
         Self {
             pool: pool(constraints),
             status_pool: pool(single),
-            database: db.opts.db_name().unwrap_or_default().into(),
             tables: Arc::new(Tables::new(&prefix)),
             prefix,
         }
@@ -186,15 +183,11 @@ impl Store {
     /// connection whose database is gone.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let read: Result<Option<u64>, _> = conn.exec_first(format!("SELECT option_id FROM {} LIMIT 1", self.tables().options), ()).await;
-        match read {
-            Ok(_) => Ok(()),
-            // A connection opened before its database was dropped has no database any more.
-            Err(mysql_async::Error::Server(e)) if e.code == 1046 => {
-                Err(StoreError::Unavailable(format!("the database `{}` no longer exists ({})", self.database, e.message)))
-            }
-            Err(e) => Err(StoreError::from_sql("checking the database", e)),
-        }
+        let _: Option<u64> = conn
+            .exec_first(format!("SELECT option_id FROM {} LIMIT 1", self.tables().options), ())
+            .await
+            .ctx("checking the database")?;
+        Ok(())
     }
 
     pub async fn disconnect(self) {
