@@ -39,7 +39,7 @@ pub async fn run(args: &ConfigArgs, socket: &Path, json: bool) -> anyhow::Result
                     config.api_url
                 ),
             );
-            let store = Store::new(&config.db, config.prefix.clone(), 2);
+            let store = Store::new(&config.db, config.prefix.clone(), 1, 2);
             match store.check().await {
                 Err(e) => add("database", false, e.to_string()),
                 Ok(()) => {

@@ -77,9 +77,10 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Config) -> Self {
-        let store = Store::new(&config.db, config.prefix.clone(), config.workers + 2);
-        let owner = format!("{}:{}:{}", host_name(), std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
         let slots = std::thread::available_parallelism().map_or(2, usize::from) + 1;
+        // Kept open: the batches inside the database, plus claims and completions beside them.
+        let store = Store::new(&config.db, config.prefix.clone(), slots + 2, config.workers + 2);
+        let owner = format!("{}:{}:{}", host_name(), std::process::id(), &uuid::Uuid::new_v4().to_string()[..8]);
         Self { store, config: Arc::new(config), owner, api_stats: Arc::default(), store_slots: Arc::new(tokio::sync::Semaphore::new(slots)) }
     }
 

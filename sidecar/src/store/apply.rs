@@ -24,7 +24,7 @@ use super::catalog::{sort_catalog, to_product, CatalogProduct, ProductKind};
 use super::queue::Claim;
 use super::runs::Totals;
 use super::settings::ShopSettings;
-use super::{placeholders, read_committed, SqlContext, Store, StoreError, Tables};
+use super::{padded, placeholders, power_of_two_runs, read_committed, SqlContext, Store, StoreError, Tables};
 use crate::cachicamo::pricing::format_price;
 
 /// What Cachicamo says a product should hold.
@@ -187,8 +187,9 @@ fn derive_status(qty: i64, backorders: &str, no_stock_amount: Decimal) -> &'stat
 }
 
 /// Rows per multi-row statement: big enough that a batch needs a handful of statements, far
-/// below the 65,535 placeholders a prepared statement may hold.
-const ROWS_PER_STATEMENT: usize = 1000;
+/// below the 65,535 placeholders a prepared statement may hold; a power of two, as lists are
+/// padded to one.
+const ROWS_PER_STATEMENT: usize = 1024;
 
 /// A meta row to create.
 struct MetaInsert {
@@ -719,11 +720,11 @@ async fn read_meta<Q: Queryable>(q: &mut Q, postmeta: &str, ids: &[u64], keys: &
         // costs the server more than the whole index read.
         let sql = format!(
             "SELECT post_id, meta_id, meta_key, meta_value FROM {postmeta} WHERE post_id IN ({}) AND meta_key IN ({}){}",
-            placeholders(chunk.len()),
+            placeholders(padded(chunk).len()),
             placeholders(keys.len()),
             if lock { " FOR UPDATE" } else { "" }
         );
-        let mut params: Vec<Value> = chunk.iter().map(|&i| i.into()).collect();
+        let mut params: Vec<Value> = padded(chunk).into_iter().map(Value::from).collect();
         params.extend(keys.iter().map(|&k| k.into()));
         let mut rows: Vec<(u64, u64, String, Option<Vec<u8>>)> = q.exec(sql, params).await.ctx("reading current stock and prices")?;
         rows.sort_unstable_by_key(|r| r.1);
@@ -765,8 +766,9 @@ impl Applier<'_, '_> {
         // Ascending ids: two transactions locking overlapping rows take them in the same order.
         let ids: Vec<u64> = touched.iter().copied().collect::<BTreeSet<u64>>().into_iter().collect();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("SELECT meta_id, meta_value FROM {} WHERE meta_id IN ({}) FOR UPDATE", self.t.postmeta, placeholders(chunk.len()));
-            let rows: Vec<(u64, Option<Vec<u8>>)> = self.tx.exec(sql, chunk.to_vec()).await.ctx("locking the rows to write")?;
+            let list = padded(chunk);
+            let sql = format!("SELECT meta_id, meta_value FROM {} WHERE meta_id IN ({}) FOR UPDATE", self.t.postmeta, placeholders(list.len()));
+            let rows: Vec<(u64, Option<Vec<u8>>)> = self.tx.exec(sql, list).await.ctx("locking the rows to write")?;
             let now: HashMap<u64, String> = rows.into_iter().map(|(id, v)| (id, bytes_to_string(v))).collect();
             for id in chunk {
                 if now.get(id).map(String::as_str) != read.get(id).copied() {
@@ -780,14 +782,15 @@ impl Applier<'_, '_> {
     async fn read_lookups(&mut self, ids: &[u64]) -> Result<HashMap<u64, Lookup>, StoreError> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let list = padded(chunk);
             let sql = format!(
                 "SELECT product_id, stock_quantity, stock_status, CAST(min_price AS CHAR), CAST(max_price AS CHAR), onsale
                  FROM {} WHERE product_id IN ({})",
                 self.t.lookup,
-                placeholders(chunk.len())
+                placeholders(list.len())
             );
             let rows: Vec<(u64, Option<f64>, String, Option<String>, Option<String>, i64)> =
-                self.tx.exec(sql, chunk.to_vec()).await.ctx("reading the product lookup table")?;
+                self.tx.exec(sql, list).await.ctx("reading the product lookup table")?;
             out.extend(
                 rows.into_iter()
                     .map(|(id, q, s, min, max, onsale)| (id, Lookup { stock_quantity: q, stock_status: s, min_price: min, max_price: max, onsale: onsale != 0 })),
@@ -803,10 +806,10 @@ impl Applier<'_, '_> {
             let sql = format!(
                 "SELECT object_id FROM {} WHERE term_taxonomy_id = ? AND object_id IN ({})",
                 self.t.term_relationships,
-                placeholders(chunk.len())
+                placeholders(padded(chunk).len())
             );
             let mut params: Vec<Value> = vec![tt.into()];
-            params.extend(chunk.iter().map(|&i| Value::from(i)));
+            params.extend(padded(chunk).into_iter().map(Value::from));
             let rows: Vec<u64> = self.tx.exec(sql, params).await.ctx("reading visibility terms")?;
             out.extend(rows);
         }
@@ -820,6 +823,7 @@ impl Applier<'_, '_> {
         }
         let updates: Vec<(u64, String)> = w.updates.into_iter().collect();
         for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+            let chunk = padded(chunk);
             let sql = format!(
                 "UPDATE {} SET meta_value = CASE meta_id {} END WHERE meta_id IN ({})",
                 self.t.postmeta,
@@ -827,14 +831,14 @@ impl Applier<'_, '_> {
                 placeholders(chunk.len())
             );
             let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
-            for (id, value) in chunk {
+            for (id, value) in &chunk {
                 params.push((*id).into());
                 params.push(value.as_str().into());
             }
             params.extend(chunk.iter().map(|(id, _)| Value::from(*id)));
             self.tx.exec_drop(sql, params).await.ctx("writing product meta")?;
         }
-        for chunk in w.inserts.chunks(ROWS_PER_STATEMENT) {
+        for chunk in power_of_two_runs(&w.inserts, ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO {} (post_id, meta_key, meta_value) VALUES {}",
                 self.t.postmeta,
@@ -844,8 +848,9 @@ impl Applier<'_, '_> {
             self.tx.exec_drop(sql, params).await.ctx("inserting product meta")?;
         }
         for chunk in w.deletes.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("DELETE FROM {} WHERE meta_id IN ({})", self.t.postmeta, placeholders(chunk.len()));
-            self.tx.exec_drop(sql, chunk.to_vec()).await.ctx("deleting product meta")?;
+            let list = padded(chunk);
+            let sql = format!("DELETE FROM {} WHERE meta_id IN ({})", self.t.postmeta, placeholders(list.len()));
+            self.tx.exec_drop(sql, list).await.ctx("deleting product meta")?;
         }
         for chunk in w.lookup_updates.chunks(ROWS_PER_STATEMENT / 2) {
             self.update_lookups(chunk).await?;
@@ -863,7 +868,7 @@ impl Applier<'_, '_> {
                 .ctx("creating a product lookup row")?;
         }
         if let Some(tt) = self.oos_term {
-            for chunk in w.term_add.chunks(ROWS_PER_STATEMENT) {
+            for chunk in power_of_two_runs(&w.term_add, ROWS_PER_STATEMENT) {
                 let sql = format!(
                     "INSERT IGNORE INTO {} (object_id, term_taxonomy_id, term_order) VALUES {}",
                     self.t.term_relationships,
@@ -874,9 +879,10 @@ impl Applier<'_, '_> {
                 self.term_changed = true;
             }
             for chunk in w.term_remove.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!("DELETE FROM {} WHERE term_taxonomy_id = ? AND object_id IN ({})", self.t.term_relationships, placeholders(chunk.len()));
+                let list = padded(chunk);
+                let sql = format!("DELETE FROM {} WHERE term_taxonomy_id = ? AND object_id IN ({})", self.t.term_relationships, placeholders(list.len()));
                 let mut params: Vec<Value> = vec![tt.into()];
-                params.extend(chunk.iter().map(|&id| Value::from(id)));
+                params.extend(list.into_iter().map(Value::from));
                 self.tx.exec_drop(sql, params).await.ctx("removing the outofstock term")?;
                 self.term_changed = true;
             }
@@ -889,23 +895,24 @@ impl Applier<'_, '_> {
         let mut sets = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         for column in LOOKUP_COLUMNS {
-            let mut whens = String::new();
-            for (id, cols) in rows {
-                if let Some((_, v)) = cols.iter().find(|(c, _)| *c == column) {
-                    whens.push_str("WHEN ? THEN ? ");
-                    params.push((*id).into());
-                    params.push(v.clone());
-                }
+            let whens: Vec<(u64, &Value)> =
+                rows.iter().filter_map(|(id, cols)| cols.iter().find(|(c, _)| *c == column).map(|(_, v)| (*id, v))).collect();
+            if whens.is_empty() {
+                continue;
             }
-            if !whens.is_empty() {
-                sets.push(format!("{column} = CASE product_id {whens}ELSE {column} END"));
+            let whens = padded(&whens);
+            sets.push(format!("{column} = CASE product_id {}ELSE {column} END", "WHEN ? THEN ? ".repeat(whens.len())));
+            for (id, v) in whens {
+                params.push(id.into());
+                params.push(v.clone());
             }
         }
         if sets.is_empty() {
             return Ok(());
         }
-        params.extend(rows.iter().map(|(id, _)| Value::from(*id)));
-        let sql = format!("UPDATE {} SET {} WHERE product_id IN ({})", self.t.lookup, sets.join(", "), placeholders(rows.len()));
+        let ids = padded(&rows.iter().map(|(id, _)| *id).collect::<Vec<u64>>());
+        let sql = format!("UPDATE {} SET {} WHERE product_id IN ({})", self.t.lookup, sets.join(", "), placeholders(ids.len()));
+        params.extend(ids.into_iter().map(Value::from));
         self.tx.exec_drop(sql, params).await.ctx("updating the product lookup table")
     }
 
@@ -930,12 +937,13 @@ impl Applier<'_, '_> {
         if parents.is_empty() {
             return Ok(Vec::new());
         }
+        let list = padded(parents);
         let sql = format!(
             "SELECT ID, post_parent, post_status FROM {} WHERE post_parent IN ({}) AND post_type = 'product_variation' AND post_status IN ('publish', 'private')",
             self.t.posts,
-            placeholders(parents.len())
+            placeholders(list.len())
         );
-        let variations: Vec<(u64, u64, String)> = self.tx.exec(sql, parents.to_vec()).await.ctx("listing variations")?;
+        let variations: Vec<(u64, u64, String)> = self.tx.exec(sql, list).await.ctx("listing variations")?;
         let in_batch: HashSet<u64> = family.snapshot.products.iter().map(|p| p.id).collect();
         let none = HashSet::new();
         let no_meta = Meta::default();
@@ -974,14 +982,12 @@ impl Applier<'_, '_> {
             return Ok(Vec::new());
         }
         let parents = stale.as_slice();
+        let list = padded(parents);
         // Lock the parents so two batches holding children of one parent recompute it in turn,
         // each seeing the other's committed children.
         let _: Vec<u64> = self
             .tx
-            .exec(
-                format!("SELECT ID FROM {} WHERE ID IN ({}) ORDER BY ID FOR UPDATE", self.t.posts, placeholders(parents.len())),
-                parents.to_vec(),
-            )
+            .exec(format!("SELECT ID FROM {} WHERE ID IN ({}) ORDER BY ID FOR UPDATE", self.t.posts, placeholders(list.len())), list.clone())
             .await
             .ctx("locking variable parents")?;
         let sql = format!(
@@ -990,10 +996,10 @@ impl Applier<'_, '_> {
              WHERE p.post_parent IN ({ph}) AND p.post_type = 'product_variation' AND p.post_status IN ('publish', 'private')",
             pm = self.t.postmeta,
             posts = self.t.posts,
-            ph = placeholders(parents.len())
+            ph = placeholders(list.len())
         );
         let rows: Vec<(u64, u64, String, Option<u64>, Option<String>, Option<Vec<u8>>)> =
-            self.tx.exec(sql, parents.to_vec()).await.ctx("reading variations")?;
+            self.tx.exec(sql, list).await.ctx("reading variations")?;
         let mut children: BTreeMap<u64, Child> = BTreeMap::new();
         for (id, parent, status, meta_id, key, value) in rows {
             let c = children.entry(id).or_insert_with(|| Child { parent, status, ..Child::default() });
@@ -1030,7 +1036,7 @@ impl Applier<'_, '_> {
     }
 
     async fn record_changes(&mut self, changes: &[ChangeRecord], target: &ApplyTarget<'_>) -> Result<(), StoreError> {
-        for chunk in changes.chunks(ROWS_PER_STATEMENT / 2) {
+        for chunk in power_of_two_runs(changes, ROWS_PER_STATEMENT / 2) {
             let sql = format!(
                 "INSERT INTO {} (run_id, batch_id, product_id, parent_id, sku, old_stock, new_stock, old_stock_status,
                     new_stock_status, old_price, new_price, changed_at) VALUES {}",

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use mysql_async::prelude::Queryable;
-use mysql_async::Params;
+use mysql_async::{Params, Value};
 
-use super::{placeholders, SqlContext, Store, StoreError};
+use super::{padded, placeholders, SqlContext, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProductKind {
@@ -129,10 +129,11 @@ impl Store {
         match ids {
             None => read(q.exec(select_types(&t.term_relationships, &t.term_taxonomy, &t.terms, ""), ()).await.ctx("reading product types")?),
             Some(ids) => {
-                for chunk in ids.chunks(1000) {
-                    let filter = format!("WHERE tr.object_id IN ({})", placeholders(chunk.len()));
+                for chunk in ids.chunks(1024) {
+                    let list = padded(chunk);
+                    let filter = format!("WHERE tr.object_id IN ({})", placeholders(list.len()));
                     let sql = select_types(&t.term_relationships, &t.term_taxonomy, &t.terms, &filter);
-                    read(q.exec(sql, chunk.to_vec()).await.ctx("reading product types")?);
+                    read(q.exec(sql, list).await.ctx("reading product types")?);
                 }
             }
         }
@@ -142,9 +143,10 @@ impl Store {
     /// The posts with these ids, products or not, and the product types they need.
     pub(crate) async fn product_posts<Q: Queryable>(&self, q: &mut Q, ids: &[u64]) -> Result<(Vec<PostRow>, HashMap<u64, String>), StoreError> {
         let mut rows: Vec<PostRow> = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(1000) {
-            let sql = select_posts(&self.tables().posts, &format!("p.ID IN ({})", placeholders(chunk.len())));
-            let part: Vec<PostRow> = q.exec(sql, Params::Positional(chunk.iter().map(|&i| i.into()).collect())).await.ctx("reading a batch's products")?;
+        for chunk in ids.chunks(1024) {
+            let list = padded(chunk);
+            let sql = select_posts(&self.tables().posts, &format!("p.ID IN ({})", placeholders(list.len())));
+            let part: Vec<PostRow> = q.exec(sql, Params::Positional(list.into_iter().map(Value::from).collect())).await.ctx("reading a batch's products")?;
             rows.extend(part);
         }
         let mut owners: Vec<u64> = rows.iter().map(type_owner).collect();
@@ -206,8 +208,9 @@ impl Store {
         }
         let mut ids: Vec<u64> = keys.iter().filter_map(|k| k.strip_prefix("WC-")).filter_map(|s| s.parse().ok()).collect();
         let mut conn = self.conn().await?;
-        let sql = format!("SELECT product_id FROM {} WHERE sku IN ({})", self.tables().lookup, placeholders(keys.len()));
-        let by_sku: Vec<u64> = conn.exec(sql, keys.to_vec()).await.ctx("finding products by SKU")?;
+        let list = padded(keys);
+        let sql = format!("SELECT product_id FROM {} WHERE sku IN ({})", self.tables().lookup, placeholders(list.len()));
+        let by_sku: Vec<u64> = conn.exec(sql, list).await.ctx("finding products by SKU")?;
         ids.extend(by_sku);
         ids.sort_unstable();
         ids.dedup();

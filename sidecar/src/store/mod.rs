@@ -116,9 +116,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects (lazily) with room for `connections` concurrent connections.
-    pub fn new(db: &DbConfig, prefix: TablePrefix, connections: usize) -> Self {
-        let constraints = PoolConstraints::new(1, connections.max(2)).unwrap_or_default();
+    /// Connects (lazily) with room for `connections` concurrent connections, of which `kept` stay
+    /// open when idle. A connection dropped after use costs the next checkout a new connection,
+    /// its init queries and a PREPARE of every statement; the busy part of a run uses about as
+    /// many as it lets into the database at once, and more kept open would each hold a statement
+    /// cache for nothing.
+    pub fn new(db: &DbConfig, prefix: TablePrefix, kept: usize, connections: usize) -> Self {
+        let connections = connections.max(2);
+        let constraints = PoolConstraints::new(kept.clamp(1, connections), connections).unwrap_or_default();
         let single = PoolConstraints::new(1, 1).unwrap_or_default();
         // No COM_RESET_CONNECTION when a connection goes back to the pool: it would drop every
         // prepared statement and re-run the init query, so each checkout would cost two extra
@@ -128,7 +133,7 @@ impl Store {
         let pool = |constraints: PoolConstraints| -> Pool {
             let opts: Opts = OptsBuilder::from_opts(db.opts.clone())
                 .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(false))
-                .stmt_cache_size(256)
+                .stmt_cache_size(STATEMENT_CACHE)
                 // Every timestamp the sidecar stores is UTC; UNIX_TIMESTAMP() must read them so.
                 .init(vec!["SET time_zone = '+00:00'"])
                 .into();
@@ -205,6 +210,45 @@ pub(crate) fn read_committed() -> TxOpts {
     opts
 }
 
+/// Prepared statements kept per connection: a run's hot statements, with lists padded (see
+/// [`padded_len`]), are a few dozen; a statement with a thousand placeholders keeps their
+/// metadata, so a larger cache costs memory for statements seldom reused.
+const STATEMENT_CACHE: usize = 64;
+
+/// The shortest list a padded statement carries.
+const MIN_LIST: usize = 8;
+
+/// The length a list of `n` values is sent as. Each distinct statement text costs a PREPARE on
+/// every connection and a place in its statement cache; with lists padded to powers of two, the
+/// batches of a run share a handful of statements whatever their sizes.
+pub(crate) fn padded_len(n: usize) -> usize {
+    n.next_power_of_two().max(MIN_LIST)
+}
+
+/// `values` padded to [`padded_len`] by repeating the last one, which an IN list or a CASE
+/// ignores. An empty list stays empty.
+pub(crate) fn padded<T: Clone>(values: &[T]) -> Vec<T> {
+    let mut v = values.to_vec();
+    if let Some(last) = values.last() {
+        v.resize(padded_len(values.len()), last.clone());
+    }
+    v
+}
+
+/// `items` in runs whose lengths are powers of two, longest first and at most `max`: rows of a
+/// multi-row INSERT cannot be padded, but split so they need as few distinct statements.
+pub(crate) fn power_of_two_runs<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (head, tail) = rest.split_at(max.min(1 << rest.len().ilog2()));
+        rest = tail;
+        Some(head)
+    })
+}
+
 /// `?, ?, ?` for an IN list of `n` values.
 pub(crate) fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 3);
@@ -215,4 +259,27 @@ pub(crate) fn placeholders(n: usize) -> String {
         s.push('?');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_padded_to_powers_of_two_with_their_last_value() {
+        assert_eq!(padded::<u64>(&[]), Vec::<u64>::new());
+        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3, 3, 3, 3, 3]);
+        assert_eq!(padded(&(0..9).collect::<Vec<u64>>()).len(), 16);
+        assert_eq!(padded(&(0..1024).collect::<Vec<u64>>()).len(), 1024);
+    }
+
+    #[test]
+    fn runs_cover_every_item_once_in_power_of_two_lengths() {
+        let items: Vec<u32> = (0..1000).collect();
+        let runs: Vec<&[u32]> = power_of_two_runs(&items, 256).collect();
+        let lengths: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+        assert_eq!(lengths, vec![256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(runs.concat(), items);
+        assert_eq!(power_of_two_runs::<u32>(&[], 256).count(), 0);
+    }
 }
