@@ -463,10 +463,11 @@ impl Daemon {
             return stored;
         }
         let details = async {
-            if let Some(run) = store.active_run().await? {
+            let (current, last) = store.current_and_last_run().await?;
+            if let Some(run) = current {
                 stored.current_run = Some(Self::view(&store, run).await?);
             }
-            if let Some(run) = store.last_finished_run().await? {
+            if let Some(run) = last {
                 stored.last_run = Some(Self::view(&store, run).await?);
             }
             stored.lock_holder = store.lock_holder().await?;

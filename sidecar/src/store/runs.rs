@@ -156,6 +156,17 @@ impl BatchCounts {
     pub fn open(&self) -> u32 {
         self.pending + self.processing
     }
+
+    /// Records `n` batches of a queue status; other statuses are not counted.
+    fn count(&mut self, status: &str, n: u32) {
+        match status {
+            "pending" => self.pending = n,
+            "processing" => self.processing = n,
+            "completed" => self.completed = n,
+            "error" => self.error = n,
+            _ => {}
+        }
+    }
 }
 
 impl Store {
@@ -178,6 +189,32 @@ impl Store {
             .await
             .ctx("looking for an active run")?;
         row.map(run_from_row).transpose()
+    }
+
+    /// The active run, if any, and the last finished one, in one read for the status display.
+    pub async fn current_and_last_run(&self) -> Result<(Option<RunRow>, Option<RunRow>), StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<mysql_async::Row> = conn
+            .exec(
+                format!(
+                    "SELECT {RUN_COLUMNS} FROM {r} WHERE id = (SELECT MAX(id) FROM {r} WHERE status = 'running')
+                        OR id = (SELECT MAX(id) FROM {r} WHERE status <> 'running')",
+                    r = self.tables().runs
+                ),
+                (),
+            )
+            .await
+            .ctx("reading the current and last runs")?;
+        let (mut current, mut last) = (None, None);
+        for row in rows {
+            let run = run_from_row(row)?;
+            if run.status.is_active() {
+                current = Some(run);
+            } else {
+                last = Some(run);
+            }
+        }
+        Ok((current, last))
     }
 
     pub async fn last_finished_run(&self) -> Result<Option<RunRow>, StoreError> {
@@ -276,37 +313,34 @@ impl Store {
             .ctx("counting batches")?;
         let mut c = BatchCounts::default();
         for (status, n) in rows {
-            match status.as_str() {
-                "pending" => c.pending = n,
-                "processing" => c.processing = n,
-                "completed" => c.completed = n,
-                "error" => c.error = n,
-                _ => {}
-            }
+            c.count(&status, n);
         }
         Ok(c)
     }
 
-    /// Totals so far of a run, summed from its batches.
+    /// Totals so far of a run, summed from its batches, and its batches by status: one read.
     pub async fn run_progress(&self, run_id: u64) -> Result<(Totals, BatchCounts), StoreError> {
         let mut conn = self.conn().await?;
-        let sums: Option<(u64, u64, u64, u64, u64, u64)> = conn
-            .exec_first(
+        let rows: Vec<(String, u32, u64, u64, u64, u64, u64, u64)> = conn
+            .exec(
                 format!(
-                    "SELECT CAST(COALESCE(SUM(synced),0) AS UNSIGNED), CAST(COALESCE(SUM(changed),0) AS UNSIGNED),
+                    "SELECT status, COUNT(*), CAST(COALESCE(SUM(synced),0) AS UNSIGNED), CAST(COALESCE(SUM(changed),0) AS UNSIGNED),
                             CAST(COALESCE(SUM(unchanged),0) AS UNSIGNED), CAST(COALESCE(SUM(errors),0) AS UNSIGNED),
                             CAST(COALESCE(SUM(not_found),0) AS UNSIGNED), CAST(COALESCE(SUM(conflicts),0) AS UNSIGNED)
-                     FROM {} WHERE run_id = ?",
+                     FROM {} WHERE run_id = ? GROUP BY status",
                     self.tables().queue
                 ),
                 (run_id,),
             )
             .await
             .ctx("summing batch counts")?;
-        drop(conn);
-        let (synced, changed, unchanged, errors, not_found, conflicts) = sums.unwrap_or_default();
-        let totals = Totals { synced, changed, unchanged, errors, not_found, conflicts };
-        Ok((totals, self.batch_counts(run_id).await?))
+        let mut totals = Totals::default();
+        let mut counts = BatchCounts::default();
+        for (status, n, synced, changed, unchanged, errors, not_found, conflicts) in rows {
+            totals.add(&Totals { synced, changed, unchanged, errors, not_found, conflicts });
+            counts.count(&status, n);
+        }
+        Ok((totals, counts))
     }
 
     /// Ends the run once no batch is open: totals are the sums of its batches, and the old
