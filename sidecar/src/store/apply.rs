@@ -186,10 +186,10 @@ fn derive_status(qty: i64, backorders: &str, no_stock_amount: Decimal) -> &'stat
     }
 }
 
-/// Rows per multi-row statement: big enough that a batch needs a handful of statements, far
-/// below the 65,535 placeholders a prepared statement may hold; a power of two, as lists are
-/// padded to one.
-const ROWS_PER_STATEMENT: usize = 1024;
+/// Rows per multi-row statement: big enough that a batch needs a handful of statements, small
+/// enough that the statements each kept connection caches (with a description of every
+/// placeholder) stay small; a power of two, as lists are padded to one.
+const ROWS_PER_STATEMENT: usize = 512;
 
 /// A meta row to create.
 struct MetaInsert {
