@@ -10,8 +10,9 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::init_logging(&args);
     // Twice as many runtime threads as cores: batches mostly wait on the database and the API,
-    // but between waits they decode and plan for milliseconds at a time, and a control-plane
-    // request must not queue behind them for a free thread.
+    // but between waits they decode and plan for milliseconds at a time, and a batch whose
+    // answer has arrived should not queue behind them for a free thread. (The control plane
+    // has a thread of its own; see `cli::serve`.)
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads((cores * 2).max(4))

@@ -718,13 +718,14 @@ async fn read_meta<Q: Queryable>(q: &mut Q, postmeta: &str, ids: &[u64], keys: &
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         // Sorted here rather than by the server: a filesort of rows holding longtext values
         // costs the server more than the whole index read.
+        let list = padded(chunk);
         let sql = format!(
             "SELECT post_id, meta_id, meta_key, meta_value FROM {postmeta} WHERE post_id IN ({}) AND meta_key IN ({}){}",
-            placeholders(padded(chunk).len()),
+            placeholders(list.len()),
             placeholders(keys.len()),
             if lock { " FOR UPDATE" } else { "" }
         );
-        let mut params: Vec<Value> = padded(chunk).into_iter().map(Value::from).collect();
+        let mut params: Vec<Value> = list.into_iter().map(Value::from).collect();
         params.extend(keys.iter().map(|&k| k.into()));
         let mut rows: Vec<(u64, u64, String, Option<Vec<u8>>)> = q.exec(sql, params).await.ctx("reading current stock and prices")?;
         rows.sort_unstable_by_key(|r| r.1);
@@ -803,13 +804,14 @@ impl Applier<'_, '_> {
         let Some(tt) = self.oos_term else { return Ok(HashSet::new()) };
         let mut out = HashSet::new();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let list = padded(chunk);
             let sql = format!(
                 "SELECT object_id FROM {} WHERE term_taxonomy_id = ? AND object_id IN ({})",
                 self.t.term_relationships,
-                placeholders(padded(chunk).len())
+                placeholders(list.len())
             );
             let mut params: Vec<Value> = vec![tt.into()];
-            params.extend(padded(chunk).into_iter().map(Value::from));
+            params.extend(list.into_iter().map(Value::from));
             let rows: Vec<u64> = self.tx.exec(sql, params).await.ctx("reading visibility terms")?;
             out.extend(rows);
         }
