@@ -313,6 +313,44 @@ async fn an_interrupted_run_is_resumed_not_replanned() {
 }
 
 #[tokio::test]
+async fn a_batch_whose_workers_kept_dying_is_given_up_and_the_rest_completes() {
+    let h = Harness::new(SeedOptions { simple: 1500, variable: 0, variations: 0, missing: 0.0, ..small_store() }).await;
+    let engine = h.engine();
+    engine.prepare().await.expect("prepare");
+    let (run, _) = engine.start_run(cachicamo_sidecar::store::runs::Trigger::Cli).await.expect("plan");
+    // Its fifth worker died too: the lease expired after the last attempt allowed.
+    let mut conn = h.db.pool.get_conn().await.expect("conn");
+    conn.query_drop(format!(
+        "UPDATE {PREFIX}cachicamoapp_batch_queue SET status = 'processing', lease_owner = 'dead', lease_token = 'x',
+            lease_expires_at = DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 1 SECOND), attempts = 5
+         WHERE run_id = {} AND batch_number = 3",
+        run.id
+    ))
+    .await
+    .expect("simulate a batch that killed its workers");
+
+    let finished = h.sync().await;
+    assert_eq!(finished.id, run.id);
+    assert_eq!(finished.status, RunStatus::CompletedWithErrors, "{finished:?}");
+    let rows: Vec<(u32, String, Option<String>, u32)> = conn
+        .query(format!(
+            "SELECT batch_number, status, error_message, attempts FROM {PREFIX}cachicamoapp_batch_queue WHERE run_id = {} ORDER BY batch_number",
+            run.id
+        ))
+        .await
+        .expect("batches");
+    for (number, status, message, attempts) in rows {
+        if number == 3 {
+            assert_eq!(status, "error");
+            assert_eq!(message.as_deref(), Some("abandoned: its worker stopped during 5 attempts"));
+            assert_eq!(attempts, 5, "never claimed again");
+        } else {
+            assert_eq!(status, "completed", "batch {number}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn rate_limits_and_server_errors_are_retried_to_a_complete_run() {
     let h = Harness::with_sim(
         SeedOptions { simple: 2000, variable: 0, variations: 0, missing: 0.0, ..small_store() },
