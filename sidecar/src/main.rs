@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 }
 
 /// Sync work yields the processor to the web server, the database and the control plane (which
-/// runs on the main thread's descendants and keeps the normal priority): a shop's pages and its
+/// has a thread of its own, at real-time priority where the sidecar may): a shop's pages and its
 /// status display stay quick while a sync keeps the machine busy.
 fn lower_priority() {
     // SAFETY: setpriority only reads its arguments; 0 names the calling thread.
@@ -45,3 +45,4 @@ fn lower_priority() {
 
 /// The nice value of the engine's threads: below normal, far above idle.
 const ENGINE_NICE: libc::c_int = 5;
+

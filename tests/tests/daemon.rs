@@ -1,6 +1,6 @@
 //! The daemon over its real Unix socket: every RPC, crashes (SIGKILL) at several points of a run,
 //! two daemons on one database, concurrent triggers, pause across restarts, refused inputs and
-//! the socket's permissions.
+//! the socket's permissions, and which threads go first.
 
 mod common;
 
@@ -522,4 +522,44 @@ async fn a_daemon_that_cannot_start_leaves_no_socket_behind() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the sidecar could not start: cannot reach the database"), "{stderr}");
     assert!(!socket.exists(), "no stale socket is left for clients to trip on");
+}
+
+/// Scheduling policy and nice value of each thread of `pid`, by thread name.
+fn thread_scheduling(pid: u32) -> Vec<(String, u32, i32)> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the daemon's threads") {
+        let stat = std::fs::read_to_string(task.expect("a thread").path().join("stat")).unwrap_or_default();
+        // The name is in parentheses and may hold spaces; the fields after it are plain.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // Fields 19 (nice) and 41 (policy) of proc_pid_stat(5), counted from the state (field 3).
+        let (Some(nice), Some(policy)) = (fields.get(16), fields.get(38)) else { continue };
+        threads.push((stat[open + 1..close].to_owned(), policy.parse().expect("policy"), nice.parse().expect("nice")));
+    }
+    threads
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_plane_goes_first_and_sync_work_yields() {
+    let h = Harness::new(store(20)).await;
+    let d = DaemonProc::start(&h, &[]).await;
+    let threads = thread_scheduling(d.child.id().expect("the daemon runs"));
+    let control: Vec<_> = threads.iter().filter(|t| t.0 == "control-plane").collect();
+    assert_eq!(control.len(), 1, "one control-plane thread: {threads:?}");
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into `limit` only.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut limit) }, 0);
+    let permitted = nix::unistd::geteuid().is_root() || limit.rlim_cur >= 1;
+    if permitted {
+        assert_eq!(control[0].1, libc::SCHED_FIFO as u32, "the control plane runs at real-time priority: {threads:?}");
+        assert!(d.log_text().contains("the control plane runs at real-time priority"), "{}", d.log_text());
+    } else {
+        assert_eq!(control[0].1, libc::SCHED_OTHER as u32);
+        assert!(d.log_text().contains("LimitRTPRIO=1"), "the log says how to allow it: {}", d.log_text());
+    }
+    let engine: Vec<_> = threads.iter().filter(|t| t.0.starts_with("tokio-rt")).collect();
+    assert!(!engine.is_empty(), "{threads:?}");
+    for t in engine {
+        assert_eq!((t.1, t.2), (libc::SCHED_OTHER as u32, 5), "engine threads at normal policy and nice 5: {threads:?}");
+    }
 }

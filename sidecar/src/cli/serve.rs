@@ -3,7 +3,9 @@
 //! The control plane (the socket, its gRPC service and the signals) runs on a thread and runtime
 //! of its own. A sync keeps the engine's runtime threads busy decoding, planning and applying
 //! batches for milliseconds at a time; on a runtime of its own a status request never waits
-//! for one of those threads to come free.
+//! for one of those threads to come free. The other calls are handed to the engine's runtime
+//! (see `rpc::server::OnEngineRuntime`), so the control plane's thread only moves bytes and
+//! answers the status from memory.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,7 +39,8 @@ pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mo
         .name("control-plane".into())
         .spawn({
             let daemon = daemon.clone();
-            move || control_plane(daemon, opts, bound_tx, go_rx)
+            let engine = tokio::runtime::Handle::current();
+            move || control_plane(daemon, engine, opts, bound_tx, go_rx)
         })
         .context("cannot start the control plane's thread")?;
     let finished = async {
@@ -72,7 +75,14 @@ pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mo
 
 /// Binds the socket, reports it, and once told to go serves until SIGTERM or SIGINT; when told
 /// not to, removes the socket again.
-fn control_plane(daemon: Daemon, opts: SocketOptions, bound: oneshot::Sender<anyhow::Result<()>>, go: oneshot::Receiver<bool>) -> anyhow::Result<()> {
+fn control_plane(daemon: Daemon, engine: tokio::runtime::Handle, opts: SocketOptions, bound: oneshot::Sender<anyhow::Result<()>>, go: oneshot::Receiver<bool>) -> anyhow::Result<()> {
+    match realtime_priority() {
+        Ok(()) => tracing::info!("the control plane runs at real-time priority"),
+        Err(e) => tracing::info!(
+            reason = %e,
+            "the control plane runs at normal priority (LimitRTPRIO=1 in the service lets status answers skip the queue while a sync keeps the machine busy)"
+        ),
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the control plane's runtime")?;
     runtime.block_on(async move {
         let listener = match server::bind(&opts).await {
@@ -97,6 +107,22 @@ fn control_plane(daemon: Daemon, opts: SocketOptions, bound: oneshot::Sender<any
             }
             tracing::info!("shutting down");
         };
-        Ok(server::serve(daemon, listener, opts.path, shutdown).await?)
+        Ok(server::serve(daemon, engine, listener, opts.path, shutdown).await?)
     })
+}
+
+/// Puts the calling thread first in line for a processor (SCHED_FIFO at the lowest real-time
+/// priority), where the sidecar may: a status request then waits neither behind the sync's own
+/// threads nor behind the database's while a sync saturates the machine. The control plane only
+/// moves bytes and answers from memory, so it takes little from anyone. Threads it starts fall
+/// back to normal priority.
+fn realtime_priority() -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sched_setscheduler reads `param` only; 0 names the calling thread.
+    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

@@ -32,8 +32,9 @@ const LOOP_EVERY: Duration = Duration::from_secs(1);
 const LOOP_AFTER_ERROR: Duration = Duration::from_secs(10);
 /// How often the health conditions are evaluated.
 const WATCH_EVERY: Duration = Duration::from_secs(15);
-/// How often the status is refreshed while a run is worked, and how old a refreshed status may
-/// be when it is shown (older means the refresh is stuck, and the status is read live instead).
+/// How often the status is refreshed while a run is worked, and how old a kept status may be when
+/// it is shown (older means nobody asked for a while, or the refresh is stuck, and the status is
+/// read live instead).
 const STATUS_REFRESH: Duration = Duration::from_millis(200);
 const STATUS_MAX_AGE: Duration = Duration::from_secs(1);
 
@@ -108,6 +109,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Whether the engine plans or works a run, when the status is kept fresh in the background.
+fn working(state: EngineState) -> bool {
+    matches!(state, EngineState::Planning | EngineState::Running)
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -147,6 +153,11 @@ impl Daemon {
         let mut s = lock(&self.inner.state);
         if s.0 != state {
             tracing::info!(from = ?s.0, to = ?state, "engine state");
+            // Between planning and running the kept status stays true; any other change (a run
+            // found or ended, an error, a pause) may change what the database part says.
+            if !(working(s.0) && working(state)) {
+                self.inner.status.invalidate();
+            }
             *s = (state, now_ms());
         }
     }
@@ -199,7 +210,7 @@ impl Daemon {
                 _ = self.inner.shutdown.cancelled() => return,
                 _ = tokio::time::sleep(STATUS_REFRESH) => {}
             }
-            if matches!(self.state().0, EngineState::Planning | EngineState::Running) {
+            if working(self.state().0) {
                 self.refresh_status_now().await;
             }
         }
@@ -308,6 +319,8 @@ impl Daemon {
                         }
                         daemon.set_state(EngineState::Idle);
                         daemon.inner.status.release();
+                        // Callers polling for the end find it kept rather than each reading it.
+                        daemon.refresh_status_now().await;
                     }
                     Ok(()) => {}
                     Err(e) => {
@@ -343,6 +356,9 @@ impl Daemon {
 
     /// Starts a full sync, or returns the active run (false) instead of starting another.
     pub async fn start_sync(&self, trigger: Trigger) -> Result<(RunRow, bool), EngineError> {
+        // The loop's pass waits while a run is planned: one that began before the run existed
+        // would otherwise report the engine idle in the middle of planning.
+        let worker = self.inner.worker.lock().await;
         if let Some(run) = self.engine.store().active_run().await? {
             return Ok((run, false));
         }
@@ -354,6 +370,7 @@ impl Daemon {
         if result.is_err() {
             self.set_state(previous);
         }
+        drop(worker);
         let (run, created) = result?;
         *lock(&self.inner.last_error) = None;
         self.changed().await;
@@ -415,17 +432,15 @@ impl Daemon {
         }
     }
 
-    /// The status. Its database part comes from the cache while this sidecar plans or works a
-    /// run, and is read live otherwise.
+    /// The status. Its database part comes from the cache when it is fresh (always, while this
+    /// sidecar plans or works a run), and is read live and kept otherwise.
     pub async fn status(&self) -> StatusView {
         let (state, since) = self.state();
-        let cached = matches!(state, EngineState::Planning | EngineState::Running)
-            .then(|| self.inner.status.fresh(STATUS_MAX_AGE))
-            .flatten();
-        let stored = match cached {
+        let stored = match self.inner.status.fresh(STATUS_MAX_AGE) {
             Some(stored) => stored,
-            None => self.read_stored_status().await,
+            None => self.refresh_status_now().await,
         };
+        let stored = Arc::unwrap_or_clone(stored);
         let (api_ok, api_message) = lock(&self.inner.api_health).clone();
         StatusView {
             state,
@@ -449,10 +464,11 @@ impl Daemon {
 
     /// Reads what the status shows from the database and keeps it for the status display,
     /// unless something invalidated it meanwhile.
-    async fn refresh_status_now(&self) {
+    async fn refresh_status_now(&self) -> Arc<StoredStatus> {
         let generation = self.inner.status.generation();
-        let stored = self.read_stored_status().await;
-        self.inner.status.store(generation, stored);
+        let stored = Arc::new(self.read_stored_status().await);
+        self.inner.status.store(generation, Arc::clone(&stored));
+        stored
     }
 
     async fn read_stored_status(&self) -> StoredStatus {

@@ -1,11 +1,15 @@
-//! The database part of the status, kept while this sidecar plans or works a run. The run keeps
-//! the database busy, and a status read live would queue its small queries behind the batches'
-//! statements, so the daemon refreshes it in the background a few times a second and `GetStatus`
-//! answers from memory. A command that changes what the status says drops the cached part and
-//! reads it anew before it answers, and the end of a run holds the cache empty, so a caller never
-//! sees a status older than its own action.
+//! The database part of the status, kept in memory so `GetStatus` rarely waits on the database.
+//! While this sidecar plans or works a run the database is busy, and a status read live would
+//! queue its small queries behind the batches' statements, so the daemon refreshes it in the
+//! background a few times a second; outside runs a read is kept for a moment, so callers that ask
+//! together (the panel, WP-Cron and WP-CLI) share it. A command or a state change that alters what
+//! the status says drops the cached part, commands read it anew before they answer, and the end of
+//! a run holds the cache empty, so a caller never sees a status older than its own action.
+//!
+//! The view is shared as an `Arc`, so the lock is held only to swap a pointer: the control plane
+//! never waits on a lower-priority engine thread that was preempted while copying a view.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::daemon::RunView;
@@ -33,7 +37,7 @@ struct Slot {
     generation: u64,
     /// While held (a run is being finished), nothing is cached.
     held: bool,
-    view: Option<(Instant, StoredStatus)>,
+    view: Option<(Instant, Arc<StoredStatus>)>,
 }
 
 #[derive(Default)]
@@ -52,17 +56,22 @@ impl StatusCache {
     }
 
     pub fn invalidate(&self) {
-        let mut s = self.slot();
-        s.generation += 1;
-        s.view = None;
+        self.drop_view(false);
     }
 
     /// Invalidates and keeps the cache empty until [`StatusCache::release`].
     pub fn hold(&self) {
-        let mut s = self.slot();
-        s.generation += 1;
-        s.view = None;
-        s.held = true;
+        self.drop_view(true);
+    }
+
+    fn drop_view(&self, hold: bool) {
+        let dropped = {
+            let mut s = self.slot();
+            s.generation += 1;
+            s.held |= hold;
+            s.view.take()
+        };
+        drop(dropped);
     }
 
     pub fn release(&self) {
@@ -72,17 +81,18 @@ impl StatusCache {
     }
 
     /// Keeps `view` unless something invalidated the cache since `generation` was read.
-    pub fn store(&self, generation: u64, view: StoredStatus) {
-        let mut s = self.slot();
-        if s.generation == generation && !s.held {
-            s.view = Some((Instant::now(), view));
-        }
+    pub fn store(&self, generation: u64, view: Arc<StoredStatus>) {
+        let replaced = {
+            let mut s = self.slot();
+            (s.generation == generation && !s.held).then(|| s.view.replace((Instant::now(), view))).flatten()
+        };
+        drop(replaced);
     }
 
     /// The cached part, if it is younger than `max_age`.
-    pub fn fresh(&self, max_age: Duration) -> Option<StoredStatus> {
+    pub fn fresh(&self, max_age: Duration) -> Option<Arc<StoredStatus>> {
         let s = self.slot();
-        s.view.as_ref().filter(|(at, _)| at.elapsed() < max_age).map(|(_, v)| v.clone())
+        s.view.as_ref().filter(|(at, _)| at.elapsed() < max_age).map(|(_, v)| Arc::clone(v))
     }
 }
 
@@ -90,12 +100,12 @@ impl StatusCache {
 mod tests {
     use super::*;
 
-    fn view(lock_holder: &str) -> StoredStatus {
-        StoredStatus { lock_holder: lock_holder.into(), ..StoredStatus::default() }
+    fn view(lock_holder: &str) -> Arc<StoredStatus> {
+        Arc::new(StoredStatus { lock_holder: lock_holder.into(), ..StoredStatus::default() })
     }
 
     fn holder(cache: &StatusCache) -> Option<String> {
-        cache.fresh(AGE).map(|v| v.lock_holder)
+        cache.fresh(AGE).map(|v| v.lock_holder.clone())
     }
 
     const AGE: Duration = Duration::from_secs(60);

@@ -147,8 +147,78 @@ where
     }
 }
 
+/// Runs every call except `GetStatus` and health checks on the engine's runtime. The control
+/// plane's own thread then only moves bytes and answers from memory: a `StartSync` planning a
+/// large catalog, or a selective sync decoding its answer, never holds up a status request
+/// behind it. A call runs to its end there even when its caller hangs up, as a started command
+/// should.
+#[derive(Clone, Debug)]
+pub struct OnEngineRuntimeLayer {
+    engine: tokio::runtime::Handle,
+}
+
+impl<S> tower::Layer<S> for OnEngineRuntimeLayer {
+    type Service = OnEngineRuntime<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OnEngineRuntime { inner, engine: self.engine.clone() }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OnEngineRuntime<S> {
+    inner: S,
+    engine: tokio::runtime::Handle,
+}
+
+/// Calls cheap enough to answer on the control plane's thread.
+fn answered_in_place(path: &str) -> bool {
+    path == "/cachicamo.sync.v1.SyncService/GetStatus" || path.starts_with("/grpc.health.v1.Health/")
+}
+
+impl<S> tower::Service<Request<Body>> for OnEngineRuntime<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if answered_in_place(request.uri().path()) {
+            let call = inner.call(request);
+            return Box::pin(async move { call.await.map_err(Into::into) });
+        }
+        let call = inner.call(request);
+        let call = self.engine.spawn(async move { call.await.map_err(Into::<BoxError>::into) });
+        Box::pin(async move {
+            match call.await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::error!(error = %e, "a call crashed");
+                    Ok(tonic::Status::internal("the sidecar failed while handling this call; its log has the details").into_http())
+                }
+            }
+        })
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops the engine gracefully and removes the socket.
-pub async fn serve(daemon: Daemon, listener: UnixListener, path: PathBuf, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+pub async fn serve(
+    daemon: Daemon,
+    engine_runtime: tokio::runtime::Handle,
+    listener: UnixListener,
+    path: PathBuf,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<SyncServiceServer<SyncServer>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
@@ -166,6 +236,7 @@ pub async fn serve(daemon: Daemon, listener: UnixListener, path: PathBuf, shutdo
     };
     let result = tonic::transport::Server::builder()
         .layer(ReadBodyFirstLayer)
+        .layer(OnEngineRuntimeLayer { engine: engine_runtime })
         .add_service(health)
         .add_service(reflection)
         .add_service(SyncServiceServer::new(SyncServer::new(daemon.clone())))

@@ -34,8 +34,11 @@ use db::RowCounter;
 /// The old plugin: 500 keys per batch, one batch per WP-Cron minute.
 const OLD_BATCH_KEYS: u64 = 500;
 const OLD_SECONDS_PER_BATCH: u64 = 60;
-/// How often `GetStatus` is polled while the full sync runs (the admin page polls far less).
+/// How often each `GetStatus` poller calls while the full sync runs (the admin page polls once a
+/// second).
 const STATUS_POLL: Duration = Duration::from_millis(100);
+/// `GetStatus` calls made one after another with nothing running.
+const IDLE_STATUS_CALLS: usize = 200;
 
 #[derive(Parser, Debug)]
 #[command(about = "Measures Cachicamo Sync through its daemon on a generated store")]
@@ -102,10 +105,16 @@ struct Report {
     batch_p99_ms: f64,
     sync_skus_p50_ms: f64,
     sync_skus_p99_ms: f64,
+    /// Measured by the observer (see [`Caller`]).
     get_status_p99_ms: f64,
     get_status_p50_ms: f64,
     get_status_samples: usize,
     get_status_idle_p99_ms: f64,
+    /// Measured at the same time by a caller at normal priority, as the PHP plugin calls.
+    get_status_normal_priority_p50_ms: f64,
+    get_status_normal_priority_p99_ms: f64,
+    /// Whether the observer got real-time priority (false: it measured at normal priority).
+    get_status_observer_realtime: bool,
     old_design_batches: u64,
     old_design_floor_s: f64,
     old_design_ratio: f64,
@@ -175,15 +184,15 @@ struct Pids {
     database: Option<u32>,
 }
 
-/// Runs one sync; with `poller`, GetStatus is polled from when StartSync has answered (as the
-/// admin page does) until the run ends, and its latencies are returned.
+/// Runs one sync; with `poll`, GetStatus is polled from when StartSync has answered (as the
+/// admin page does) until the run ends, by the observer and a normal-priority caller at once.
 async fn timed_sync(
     client: &mut SyncServiceClient<Channel>,
     pool: &mysql_async::Pool,
     pids: Pids,
     label: &str,
-    poller: Option<PathBuf>,
-) -> anyhow::Result<(SyncResult, Vec<f64>)> {
+    poll: Option<PathBuf>,
+) -> anyhow::Result<(SyncResult, Option<PolledStatus>)> {
     let sampler = cpu::Sampler::start(pids.sidecar, pids.database);
     let t0 = unix_now();
     let started = client
@@ -196,7 +205,11 @@ async fn timed_sync(
     }
     let run_id = started.run.context("StartSync returned no run")?.id;
     let stop = Arc::new(AtomicBool::new(false));
-    let polling = poller.map(|c| poll_status(c, stop.clone()));
+    let polling = poll.map(|socket| {
+        let observer = status_calls(socket.clone(), Caller::Observer, Calls::Paced(stop.clone()));
+        let normal = status_calls(socket, Caller::NormalPriority, Calls::Paced(stop.clone()));
+        (observer, normal)
+    });
     let mut stream = client
         .watch_run(proto::WatchRunRequest { run_id })
         .await
@@ -231,9 +244,13 @@ async fn timed_sync(
     }
     let cpu = sampler.stop();
     stop.store(true, Ordering::SeqCst);
-    let samples = match polling {
-        Some(thread) => thread.join().map_err(|_| anyhow::anyhow!("the GetStatus poller crashed"))??,
-        None => Vec::new(),
+    let polled = match polling {
+        Some((observer, normal)) => {
+            let (observer, realtime) = join_calls(observer)?;
+            let (normal, _) = join_calls(normal)?;
+            Some(PolledStatus { observer, realtime, normal })
+        }
+        None => None,
     };
     let record = db::run_record(pool, TEST_PREFIX, run_id).await?;
     if record.status != "completed" {
@@ -248,27 +265,78 @@ async fn timed_sync(
         cpu.database_s.map_or("?".to_owned(), |d| format!("{d:.1} s")),
         cpu.simulator_s
     ));
-    Ok((SyncResult { seconds, cpu, run_id, record }, samples))
+    Ok((SyncResult { seconds, cpu, run_id, record }, polled))
 }
 
-/// Calls GetStatus every [`STATUS_POLL`] until `stop`, returning each call's latency in ms. The
-/// poller has a thread and a connection of its own, as the admin page's PHP process would: the
-/// bench's other work (the simulator, the progress stream) must not delay it.
-fn poll_status(socket: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<anyhow::Result<Vec<f64>>> {
+/// `GetStatus` latencies in ms, during a sync.
+struct PolledStatus {
+    observer: Vec<f64>,
+    realtime: bool,
+    normal: Vec<f64>,
+}
+
+/// Who calls `GetStatus`. The observer runs at real-time priority where the bench may (root, or
+/// an RLIMIT_RTPRIO of 1), so that its figures are the sidecar's answer time, not the bench's own
+/// wait for a processor on a machine the sync keeps busy; the normal-priority caller waits as the
+/// plugin's PHP process would.
+#[derive(Clone, Copy, PartialEq)]
+enum Caller {
+    Observer,
+    NormalPriority,
+}
+
+enum Calls {
+    /// One call every [`STATUS_POLL`] until the flag is set.
+    Paced(Arc<AtomicBool>),
+    /// This many calls, one after another.
+    BackToBack(usize),
+}
+
+/// Calls GetStatus from a thread and a connection of its own, as the admin page's PHP process
+/// would: the bench's other work (the simulator, the progress stream) must not delay it.
+/// Returns each call's latency in ms and whether the thread ran at real-time priority.
+fn status_calls(socket: PathBuf, caller: Caller, calls: Calls) -> std::thread::JoinHandle<anyhow::Result<(Vec<f64>, bool)>> {
     std::thread::spawn(move || {
+        let realtime = caller == Caller::Observer && realtime_priority().is_ok();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the poller's runtime")?;
         runtime.block_on(async move {
             let mut client = cachicamo_sidecar::rpc::client::connect(&socket).await?;
+            if caller == Caller::NormalPriority && matches!(calls, Calls::Paced(_)) {
+                // Half a period apart, the two pollers' calls never queue behind each other.
+                tokio::time::sleep(STATUS_POLL / 2).await;
+            }
             let mut samples = Vec::new();
-            while !stop.load(Ordering::SeqCst) {
+            loop {
+                match &calls {
+                    Calls::Paced(stop) if stop.load(Ordering::SeqCst) => break,
+                    Calls::BackToBack(n) if samples.len() >= *n => break,
+                    _ => {}
+                }
                 let t = Instant::now();
                 client.get_status(proto::GetStatusRequest {}).await.context("GetStatus failed")?;
                 samples.push(t.elapsed().as_secs_f64() * 1000.0);
-                tokio::time::sleep(STATUS_POLL).await;
+                if matches!(calls, Calls::Paced(_)) {
+                    tokio::time::sleep(STATUS_POLL).await;
+                }
             }
-            Ok(samples)
+            Ok((samples, realtime))
         })
     })
+}
+
+fn join_calls(thread: std::thread::JoinHandle<anyhow::Result<(Vec<f64>, bool)>>) -> anyhow::Result<(Vec<f64>, bool)> {
+    thread.join().map_err(|_| anyhow::anyhow!("a GetStatus poller crashed"))?
+}
+
+/// SCHED_FIFO at the lowest real-time priority for the calling thread.
+fn realtime_priority() -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sched_setscheduler reads `param` only; 0 names the calling thread.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Products whose stock a sync writes: simple products and variations, not virtual.
@@ -344,7 +412,11 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
 
     // Full sync: every product differs. GetStatus is polled meanwhile, as the admin page would.
     sim.reset_stats();
-    let (full, status_samples) = timed_sync(&mut client, pool, pids, "full sync", Some(daemon.socket.clone())).await?;
+    let (full, polled) = timed_sync(&mut client, pool, pids, "full sync", Some(daemon.socket.clone())).await?;
+    let polled = polled.context("the full sync's GetStatus polls are missing")?;
+    if !polled.realtime {
+        say("GetStatus observer at normal priority: real-time priority was refused (run as root, or with an RLIMIT_RTPRIO of 1)");
+    }
     let api = sim.stats();
     let batch_ms = db::batch_durations_ms(pool, TEST_PREFIX, full.run_id).await?;
     let full_sync_mismatches = if args.no_verify {
@@ -399,12 +471,10 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
     say(format!("selective sync of 3 SKUs: p50 {:.1} ms over {} rounds", percentile(&selective, 0.5), selective.len()));
 
     // GetStatus with nothing running.
-    let mut idle = Vec::with_capacity(200);
-    for _ in 0..200 {
-        let t = Instant::now();
-        client.get_status(proto::GetStatusRequest {}).await.context("GetStatus failed")?;
-        idle.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    let socket = daemon.socket.clone();
+    let (idle, _) = tokio::task::spawn_blocking(move || join_calls(status_calls(socket, Caller::Observer, Calls::BackToBack(IDLE_STATUS_CALLS))))
+        .await
+        .context("the idle GetStatus calls crashed")??;
 
     let keys = full.record.total_skus;
     let old_batches = keys.div_ceil(OLD_BATCH_KEYS);
@@ -440,10 +510,13 @@ async fn phases(args: &Args, db: &TestDb, dataset: &Dataset, sim: &SimHandle, da
         batch_p99_ms: round3(percentile(&batch_ms, 0.99)),
         sync_skus_p50_ms: round3(percentile(&selective, 0.5)),
         sync_skus_p99_ms: round3(percentile(&selective, 0.99)),
-        get_status_p99_ms: round3(percentile(&status_samples, 0.99)),
-        get_status_p50_ms: round3(percentile(&status_samples, 0.5)),
-        get_status_samples: status_samples.len(),
+        get_status_p99_ms: round3(percentile(&polled.observer, 0.99)),
+        get_status_p50_ms: round3(percentile(&polled.observer, 0.5)),
+        get_status_samples: polled.observer.len(),
         get_status_idle_p99_ms: round3(percentile(&idle, 0.99)),
+        get_status_normal_priority_p50_ms: round3(percentile(&polled.normal, 0.5)),
+        get_status_normal_priority_p99_ms: round3(percentile(&polled.normal, 0.99)),
+        get_status_observer_realtime: polled.realtime,
         old_design_batches: old_batches,
         old_design_floor_s: old_floor,
         old_design_ratio: if full.seconds > 0.0 { (old_floor / full.seconds).round() } else { 0.0 },
@@ -466,6 +539,7 @@ fn print_table(r: &Report) -> std::io::Result<()> {
         ("batch p50 / p99", format!("{:.0} / {:.0} ms", r.batch_p50_ms, r.batch_p99_ms)),
         ("SyncSkus (3) p50 / p99", format!("{:.1} / {:.1} ms", r.sync_skus_p50_ms, r.sync_skus_p99_ms)),
         ("GetStatus p99 during sync / idle", format!("{:.2} / {:.2} ms", r.get_status_p99_ms, r.get_status_idle_p99_ms)),
+        ("  at normal priority, during sync", format!("{:.2} ms", r.get_status_normal_priority_p99_ms)),
         ("old design floor", format!("{:.0} s ({} batches x 60 s), {:.0}x the full sync", r.old_design_floor_s, r.old_design_batches, r.old_design_ratio)),
     ];
     for (k, v) in rows {
