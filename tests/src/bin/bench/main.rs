@@ -258,12 +258,13 @@ async fn timed_sync(
     }
     let seconds = record.finished_at - t0;
     say(format!(
-        "{label}: {seconds:.2} s, {} products synced, {} changed; CPU: sidecar {:.1} s, database {}, simulator {:.1} s",
+        "{label}: {seconds:.2} s, {} products synced, {} changed; CPU: sidecar {:.1} s, database {}, simulator {:.1} s; stolen by the host {:.1} s",
         record.synced,
         record.changed,
         cpu.sidecar_s,
         cpu.database_s.map_or("?".to_owned(), |d| format!("{d:.1} s")),
-        cpu.simulator_s
+        cpu.simulator_s,
+        cpu.steal_s
     ));
     Ok((SyncResult { seconds, cpu, run_id, record }, polled))
 }
