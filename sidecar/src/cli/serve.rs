@@ -4,7 +4,7 @@
 //! of its own. A sync keeps the engine's runtime threads busy decoding, planning and applying
 //! batches for milliseconds at a time; on a runtime of its own a status request never waits
 //! for one of those threads to come free. The other calls are handed to the engine's runtime
-//! (see `rpc::server::OnEngineRuntime`), so the control plane's thread only moves bytes and
+//! (see `rpc::server::ControlPlane`), so the control plane's thread only moves bytes and
 //! answers the status from memory.
 
 use std::net::SocketAddr;

@@ -96,87 +96,44 @@ pub async fn bind(opts: &SocketOptions) -> Result<UnixListener, ServeError> {
 /// The largest request the server reads; tonic refuses messages over 4 MiB anyway.
 const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024 + 5;
 
-/// Reads a request's whole body before routing it. When tonic answers before reading the body
-/// (an unknown method, say), it resets the stream, and the libcurl of Debian 12 (which the PHP
-/// plugin uses) then sometimes loses the answer; with the body read first the answer always
-/// arrives. Our requests are small unary or server-streaming calls, so nothing is lost by it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ReadBodyFirstLayer;
+/// How the control plane takes each call, before tonic routes it:
+///
+/// - It reads the request's whole body first. When tonic answers before reading the body (an
+///   unknown method, say), it resets the stream, and the libcurl of Debian 12 (which the PHP
+///   plugin uses) then sometimes loses the answer; with the body read first the answer always
+///   arrives. Our requests are small unary or server-streaming calls, so nothing is lost by it.
+/// - It runs every call except `GetStatus` and health checks on the engine's runtime. The control
+///   plane's own thread then only moves bytes and answers from memory: a `StartSync` planning a
+///   large catalog, or a selective sync decoding its answer, never holds up a status request
+///   behind it. A call runs to its end there even when its caller hangs up, as a started command
+///   should.
+#[derive(Clone, Debug)]
+pub struct ControlPlaneLayer {
+    engine: tokio::runtime::Handle,
+}
 
-impl<S> tower::Layer<S> for ReadBodyFirstLayer {
-    type Service = ReadBodyFirst<S>;
+impl<S> tower::Layer<S> for ControlPlaneLayer {
+    type Service = ControlPlane<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ReadBodyFirst { inner }
+        ControlPlane { inner, engine: self.engine.clone() }
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct ReadBodyFirst<S> {
+pub struct ControlPlane<S> {
     inner: S,
+    engine: tokio::runtime::Handle,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl<S> tower::Service<Request<Body>> for ReadBodyFirst<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Into<BoxError>,
-{
-    type Response = Response<Body>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // The clone is the ready one; keep it for the call, per tower's contract.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => return Ok(tonic::Status::resource_exhausted("the request is larger than 4 MiB").into_http()),
-            };
-            inner.call(Request::from_parts(parts, Body::new(Full::new(bytes)))).await.map_err(Into::into)
-        })
-    }
-}
-
-/// Runs every call except `GetStatus` and health checks on the engine's runtime. The control
-/// plane's own thread then only moves bytes and answers from memory: a `StartSync` planning a
-/// large catalog, or a selective sync decoding its answer, never holds up a status request
-/// behind it. A call runs to its end there even when its caller hangs up, as a started command
-/// should.
-#[derive(Clone, Debug)]
-pub struct OnEngineRuntimeLayer {
-    engine: tokio::runtime::Handle,
-}
-
-impl<S> tower::Layer<S> for OnEngineRuntimeLayer {
-    type Service = OnEngineRuntime<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        OnEngineRuntime { inner, engine: self.engine.clone() }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct OnEngineRuntime<S> {
-    inner: S,
-    engine: tokio::runtime::Handle,
-}
 
 /// Calls cheap enough to answer on the control plane's thread.
 fn answered_in_place(path: &str) -> bool {
     path == "/cachicamo.sync.v1.SyncService/GetStatus" || path.starts_with("/grpc.health.v1.Health/")
 }
 
-impl<S> tower::Service<Request<Body>> for OnEngineRuntime<S>
+impl<S> tower::Service<Request<Body>> for ControlPlane<S>
 where
     S: tower::Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -191,16 +148,22 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone is the ready one; keep it for the call, per tower's contract.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if answered_in_place(request.uri().path()) {
-            let call = inner.call(request);
-            return Box::pin(async move { call.await.map_err(Into::into) });
-        }
-        let call = inner.call(request);
-        let call = self.engine.spawn(async move { call.await.map_err(Into::<BoxError>::into) });
+        let engine = self.engine.clone();
         Box::pin(async move {
-            match call.await {
+            let (parts, body) = request.into_parts();
+            let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => return Ok(tonic::Status::resource_exhausted("the request is larger than 4 MiB").into_http()),
+            };
+            let request = Request::from_parts(parts, Body::new(Full::new(bytes)));
+            if answered_in_place(request.uri().path()) {
+                return inner.call(request).await.map_err(Into::into);
+            }
+            let call = inner.call(request);
+            match engine.spawn(async move { call.await.map_err(Into::<BoxError>::into) }).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     tracing::error!(error = %e, "a call crashed");
@@ -235,8 +198,7 @@ pub async fn serve(
         engine.shutdown().await;
     };
     let result = tonic::transport::Server::builder()
-        .layer(ReadBodyFirstLayer)
-        .layer(OnEngineRuntimeLayer { engine: engine_runtime })
+        .layer(ControlPlaneLayer { engine: engine_runtime })
         .add_service(health)
         .add_service(reflection)
         .add_service(SyncServiceServer::new(SyncServer::new(daemon.clone())))
