@@ -280,6 +280,18 @@ async fn the_old_plugins_queue_table_and_settings_are_adopted() {
     );
 }
 
+/// A worker that died holding batch `number` of run `run_id` after `attempts` attempts: the row
+/// is processing with an expired lease.
+async fn expire_lease(conn: &mut mysql_async::Conn, run_id: u64, number: u32, attempts: u32) {
+    conn.query_drop(format!(
+        "UPDATE {PREFIX}cachicamoapp_batch_queue SET status = 'processing', lease_owner = 'dead', lease_token = 'x',
+            lease_expires_at = DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 1 SECOND), attempts = {attempts}
+         WHERE run_id = {run_id} AND batch_number = {number}"
+    ))
+    .await
+    .expect("simulate a worker that died");
+}
+
 #[tokio::test]
 async fn an_interrupted_run_is_resumed_not_replanned() {
     let h = Harness::new(SeedOptions { simple: 1500, variable: 0, variations: 0, missing: 0.0, ..small_store() }).await;
@@ -288,16 +300,9 @@ async fn an_interrupted_run_is_resumed_not_replanned() {
     let (run, created) = engine.start_run(cachicamo_sidecar::store::runs::Trigger::Cli).await.expect("plan");
     assert!(created);
     assert!(run.total_batches >= 6);
-    // A worker that died mid-batch: the row is processing with an expired lease.
+    // A worker that died mid-batch.
     let mut conn = h.db.pool.get_conn().await.expect("conn");
-    conn.query_drop(format!(
-        "UPDATE {PREFIX}cachicamoapp_batch_queue SET status = 'processing', lease_owner = 'dead', lease_token = 'x',
-            lease_expires_at = DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 1 SECOND), attempts = 1
-         WHERE run_id = {} AND batch_number = 2",
-        run.id
-    ))
-    .await
-    .expect("simulate a dead worker");
+    expire_lease(&mut conn, run.id, 2, 1).await;
 
     let finished = h.sync().await;
     assert_eq!(finished.id, run.id, "the pending run is resumed");
@@ -320,14 +325,7 @@ async fn a_batch_whose_workers_kept_dying_is_given_up_and_the_rest_completes() {
     let (run, _) = engine.start_run(cachicamo_sidecar::store::runs::Trigger::Cli).await.expect("plan");
     // Its fifth worker died too: the lease expired after the last attempt allowed.
     let mut conn = h.db.pool.get_conn().await.expect("conn");
-    conn.query_drop(format!(
-        "UPDATE {PREFIX}cachicamoapp_batch_queue SET status = 'processing', lease_owner = 'dead', lease_token = 'x',
-            lease_expires_at = DATE_SUB(UTC_TIMESTAMP(6), INTERVAL 1 SECOND), attempts = 5
-         WHERE run_id = {} AND batch_number = 3",
-        run.id
-    ))
-    .await
-    .expect("simulate a batch that killed its workers");
+    expire_lease(&mut conn, run.id, 3, 5).await;
 
     let finished = h.sync().await;
     assert_eq!(finished.id, run.id);

@@ -76,7 +76,7 @@ pub async fn run(config: &ConfigArgs, socket: PathBuf, group: Option<String>, mo
 /// Binds the socket, reports it, and once told to go serves until SIGTERM or SIGINT; when told
 /// not to, removes the socket again.
 fn control_plane(daemon: Daemon, engine: tokio::runtime::Handle, opts: SocketOptions, bound: oneshot::Sender<anyhow::Result<()>>, go: oneshot::Receiver<bool>) -> anyhow::Result<()> {
-    match realtime_priority() {
+    match server::realtime_priority() {
         Ok(()) => tracing::info!("the control plane runs at real-time priority"),
         Err(e) => tracing::info!(
             reason = %e,
@@ -111,18 +111,3 @@ fn control_plane(daemon: Daemon, engine: tokio::runtime::Handle, opts: SocketOpt
     })
 }
 
-/// Puts the calling thread first in line for a processor (SCHED_FIFO at the lowest real-time
-/// priority), where the sidecar may: a status request then waits neither behind the sync's own
-/// threads nor behind the database's while a sync saturates the machine. The control plane only
-/// moves bytes and answers from memory, so it takes little from anyone. Threads it starts fall
-/// back to normal priority.
-fn realtime_priority() -> std::io::Result<()> {
-    let param = libc::sched_param { sched_priority: 1 };
-    // SAFETY: sched_setscheduler reads `param` only; 0 names the calling thread.
-    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}

@@ -93,6 +93,22 @@ pub async fn bind(opts: &SocketOptions) -> Result<UnixListener, ServeError> {
     Ok(listener)
 }
 
+/// Puts the calling thread first in line for a processor (SCHED_FIFO at the lowest real-time
+/// priority), where the process may: a status request then waits neither behind the sync's own
+/// threads nor behind the database's while a sync saturates the machine. The control plane only
+/// moves bytes and answers from memory, so it takes little from anyone. Threads it starts fall
+/// back to normal priority.
+pub fn realtime_priority() -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sched_setscheduler reads `param` only; 0 names the calling thread.
+    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The largest request the server reads; tonic refuses messages over 4 MiB anyway.
 const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024 + 5;
 

@@ -276,8 +276,9 @@ struct PolledStatus {
     normal: Vec<f64>,
 }
 
-/// Who calls `GetStatus`. The observer runs at real-time priority where the bench may (root, or
-/// an RLIMIT_RTPRIO of 1), so that its figures are the sidecar's answer time, not the bench's own
+/// Who calls `GetStatus`. The observer runs at the control plane's real-time priority (see
+/// `rpc::server::realtime_priority`) where the bench may (root, or an RLIMIT_RTPRIO of 1), so
+/// that its figures are the sidecar's answer time, not the bench's own
 /// wait for a processor on a machine the sync keeps busy; the normal-priority caller waits as the
 /// plugin's PHP process would.
 #[derive(Clone, Copy, PartialEq)]
@@ -298,7 +299,7 @@ enum Calls {
 /// Returns each call's latency in ms and whether the thread ran at real-time priority.
 fn status_calls(socket: PathBuf, caller: Caller, calls: Calls) -> std::thread::JoinHandle<anyhow::Result<(Vec<f64>, bool)>> {
     std::thread::spawn(move || {
-        let realtime = caller == Caller::Observer && realtime_priority().is_ok();
+        let realtime = caller == Caller::Observer && cachicamo_sidecar::rpc::server::realtime_priority().is_ok();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the poller's runtime")?;
         runtime.block_on(async move {
             let mut client = cachicamo_sidecar::rpc::client::connect(&socket).await?;
@@ -327,17 +328,6 @@ fn status_calls(socket: PathBuf, caller: Caller, calls: Calls) -> std::thread::J
 
 fn join_calls(thread: std::thread::JoinHandle<anyhow::Result<(Vec<f64>, bool)>>) -> anyhow::Result<(Vec<f64>, bool)> {
     thread.join().map_err(|_| anyhow::anyhow!("a GetStatus poller crashed"))?
-}
-
-/// SCHED_FIFO at the lowest real-time priority for the calling thread.
-fn realtime_priority() -> std::io::Result<()> {
-    let param = libc::sched_param { sched_priority: 1 };
-    // SAFETY: sched_setscheduler reads `param` only; 0 names the calling thread.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// Products whose stock a sync writes: simple products and variations, not virtual.
