@@ -8,6 +8,6 @@ pub mod prefix;
 pub mod seed;
 pub mod sim;
 pub mod testdb;
-pub mod wp_schema;
+pub mod wc_terms;
 
 pub use dataset::{Dataset, ExpectedProduct, ProductKind};

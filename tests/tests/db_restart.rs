@@ -85,7 +85,9 @@ async fn mariadb_killed_and_restarted_mid_run() {
     let mut server = PrivateMariaDb::start().await;
     // This test binary holds only this test, so pointing the test kit at the private server
     // affects nothing else.
-    std::env::set_var("CACHICAMO_TEST_DB_URL", format!("mysql://root@127.0.0.1:{}", server.port));
+    let private_url = format!("mysql://root@127.0.0.1:{}", server.port);
+    cachicamo_testkit::testdb::copy_template_to(&private_url).await.expect("the real store on the private server");
+    std::env::set_var("CACHICAMO_TEST_DB_URL", private_url);
     let h = Harness::new(SeedOptions { simple: 1500, variable: 10, variations: 5, missing: 0.0, ..SeedOptions::default() }).await;
     h.sim.faults().set_latency_ms(60);
     let d = DaemonProc::start(&h, &[("CACHICAMO_BATCH_SIZE", "40")]).await;

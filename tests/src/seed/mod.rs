@@ -13,7 +13,7 @@ use thiserror::Error;
 use crate::dataset::{Dataset, ExpectedProduct, ProductKind};
 use crate::money::{lookup_price, php_price};
 use crate::prefix::{validate_prefix, InvalidPrefix};
-use crate::wp_schema::{self, SchemaError};
+use crate::wc_terms::{self, SchemaError};
 use catalog::{Product, Values, SALE_PRICE};
 use items::Reference;
 
@@ -97,8 +97,8 @@ impl SeedOptions {
     }
 }
 
-/// Creates the tables if absent, writes the catalog and settings in one
-/// transaction and returns the dataset describing it.
+/// Writes the catalog and settings into an installed WooCommerce store (a clone of the real
+/// one, see `testdb`) in one transaction and returns the dataset describing it.
 pub async fn seed_store(
     pool: &Pool,
     prefix: &str,
@@ -107,7 +107,7 @@ pub async fn seed_store(
     let p = validate_prefix(prefix)?;
     opts.validate()?;
     let mut conn = pool.get_conn().await?;
-    let terms = wp_schema::create_tables(&mut conn, p).await?;
+    let terms = wc_terms::woocommerce_terms(&mut conn, p).await?;
 
     let existing: u64 = conn
         .exec_first(
@@ -144,7 +144,7 @@ pub async fn seed_store(
     store::write_terms(&mut tx, p, &products, terms).await?;
     store::write_options(&mut tx, p, &opts.access_token, &opts.store_uuid).await?;
     tx.commit().await?;
-    wp_schema::recount_terms(&mut conn, p).await?;
+    wc_terms::recount_terms(&mut conn, p).await?;
 
     Ok(Dataset {
         access_token: opts.access_token.clone(),

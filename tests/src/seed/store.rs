@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::catalog::{Product, SkuMeta, Values, SALE_PRICE};
 use crate::dataset::ProductKind;
 use crate::money::lookup_price;
-use crate::wp_schema::TermIds;
+use crate::wc_terms::TermIds;
 
 /// Rows per INSERT statement: big enough to be fast, far below the
 /// 65,535-placeholder limit.
