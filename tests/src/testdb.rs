@@ -243,7 +243,18 @@ async fn drop_database(server_url: &str, name: &str) -> Result<(), mysql_async::
     let admin = Pool::from_url(server_url)?;
     let dropped = async {
         let mut conn = admin.get_conn().await?;
-        // A connection left inside a transaction must not hang the drop forever.
+        // A test that panicked may leave a connection inside a transaction, holding locks the
+        // drop would wait on: end this database's own connections first (never another's).
+        let held: Vec<u64> = conn
+            .exec(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+                (name,),
+            )
+            .await?;
+        for id in held {
+            // It may have ended on its own meanwhile.
+            let _ = conn.query_drop(format!("KILL CONNECTION {id}")).await;
+        }
         conn.query_drop("SET SESSION lock_wait_timeout = 10")
             .await?;
         conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))

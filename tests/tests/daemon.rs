@@ -395,6 +395,7 @@ async fn the_socket_has_the_configured_mode_and_group_and_stale_sockets_are_repl
     // A second daemon on the same socket refuses to start.
     let out = tokio::process::Command::new(binary("cachicamo-sidecar"))
         .arg("serve")
+        .env_clear()
         .env("CACHICAMO_SOCKET", &d.socket)
         .env("CACHICAMO_DB_URL", &h.db.url)
         .env("CACHICAMO_API_URL", h.sim.base_url())
@@ -410,6 +411,7 @@ async fn the_socket_has_the_configured_mode_and_group_and_stale_sockets_are_repl
     assert!(d.socket.exists(), "SIGKILL leaves the socket file behind");
     let out = tokio::process::Command::new(binary("cachicamo-sidecar"))
         .args(["status"])
+        .env_clear()
         .env("CACHICAMO_SOCKET", &d.socket)
         .output()
         .await
@@ -424,6 +426,7 @@ async fn the_socket_has_the_configured_mode_and_group_and_stale_sockets_are_repl
 
     let out = tokio::process::Command::new(binary("cachicamo-sidecar"))
         .args(["status"])
+        .env_clear()
         .env("CACHICAMO_SOCKET", "/nonexistent/dir/sidecar.sock")
         .output()
         .await

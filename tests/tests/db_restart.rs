@@ -31,7 +31,9 @@ impl PrivateMariaDb {
             .output()
             .expect("mariadb-install-db");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        // Outside the ephemeral range: while the server is down, the daemon's reconnects to
+        // this port could otherwise take it as their own source port and keep it from restarting.
+        let port = common::daemon::free_port();
         let mut db = Self { dir, port, child: None };
         db.launch().await;
         db

@@ -131,8 +131,7 @@ async fn an_unreachable_api_raises_an_alert_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_match_the_runs_and_prometheus_serves_them() {
     let h = Harness::new(small()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", common::daemon::free_port());
     let d = DaemonProc::start_with_args(&h, &[], &["--metrics-addr", &addr]).await;
     let mut c = d.client().await;
     let mut ids = Vec::new();
@@ -171,6 +170,7 @@ async fn metrics_match_the_runs_and_prometheus_serves_them() {
 
     let out = tokio::process::Command::new(binary("cachicamo-sidecar"))
         .args(["serve", "--metrics-addr", "0.0.0.0:9"])
+        .env_clear()
         .env("CACHICAMO_SOCKET", d.socket.with_extension("other"))
         .env("CACHICAMO_DB_URL", &h.db.url)
         .output()

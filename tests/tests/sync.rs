@@ -56,22 +56,45 @@ async fn sync_while_an_order_holds(
     });
     let mut watcher = h.db.pool.get_conn().await.expect("conn");
     for _ in 0..300 {
-        // A transaction that has not written yet is not listed in INNODB_TRX: look for the
-        // apply's locking read of the rows it is about to compare and write, waiting on the row.
-        // (A slow plain UPDATE on a busy machine would prove nothing.)
-        let waiting: Option<i64> = watcher
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST
-                 WHERE INFO LIKE '%`{PREFIX}postmeta`%FOR UPDATE%' AND TIME_MS > 300"
-            ))
+        // The apply's locking read of the rows it is about to compare and write, on a
+        // connection of this test's own database other than this one: the process list holds
+        // every test's. (INNODB_TRX and INNODB_LOCK_WAITS are no help: the server refreshes
+        // their cache only after 100 ms without any reader, so pollers keep them stale.)
+        let reading: Vec<u64> = watcher
+            .exec(
+                "SELECT ID FROM information_schema.PROCESSLIST
+                 WHERE DB = ? AND ID <> CONNECTION_ID() AND INFO LIKE ? AND TIME_MS > 300",
+                (h.db.name.as_str(), format!("%`{PREFIX}postmeta`%FOR UPDATE%")),
+            )
             .await
             .expect("processlist");
-        if waiting.unwrap_or(0) > 0 {
-            return (order, sync);
+        // ... and that InnoDB has it waiting for a row of this product, which only the order
+        // holds. (A slow locking read on a busy machine would prove nothing.)
+        if !reading.is_empty() {
+            let status: Option<(String, String, String)> = watcher.query_first("SHOW ENGINE INNODB STATUS").await.expect("innodb status");
+            let status = status.expect("innodb status").2;
+            if reading.iter().any(|&thread| waits_for_a_row_of(&status, thread, &h.db.name, product_id)) {
+                return (order, sync);
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the sync never reached the locked stock row");
+}
+
+/// Whether `SHOW ENGINE INNODB STATUS` has connection `thread` in a lock wait for a row of
+/// `database`'s postmeta that belongs to `product_id` (post_id, the fourth field of a primary
+/// key record: meta_id, the transaction id, the roll pointer, post_id).
+fn waits_for_a_row_of(status: &str, thread: u64, database: &str, product_id: u64) -> bool {
+    status.split("\n---TRANSACTION ").any(|trx| {
+        if !trx.contains(&format!("\nMariaDB thread id {thread},")) || !trx.contains("\nLOCK WAIT ") {
+            return false;
+        }
+        let Some((_, wait)) = trx.split_once("FOR THIS LOCK TO BE GRANTED:") else { return false };
+        let wait = wait.split("\n------------------").next().unwrap_or_default();
+        wait.contains(&format!("index PRIMARY of table `{database}`.`{PREFIX}postmeta`"))
+            && wait.contains(&format!("\n 3: len 8; hex {product_id:016x};"))
+    })
 }
 
 #[tokio::test]

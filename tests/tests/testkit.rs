@@ -537,7 +537,8 @@ async fn simulator_compresses_when_asked() {
 #[tokio::test]
 async fn binaries_seed_and_serve() {
     let db = TestDb::create_store("shop_").await.expect("a clone of the real store");
-    let out = std::env::temp_dir().join(format!("{}.json", db.name));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("dataset.json");
     let status = Command::new(env!("CARGO_BIN_EXE_seed-store"))
         .args([
             "--db-url",
@@ -574,15 +575,17 @@ async fn binaries_seed_and_serve() {
         dataset.expected.iter().any(|p| p.differs)
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cachicamo-sim"))
-        .arg("--dataset")
-        .arg(&out)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cachicamo-sim runs");
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_cachicamo-sim"))
+            .arg("--dataset")
+            .arg(&out)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("cachicamo-sim runs"),
+    );
     let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
+    let stdout = child.0.stdout.take().expect("stdout");
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("first line");
@@ -607,7 +610,14 @@ async fn binaries_seed_and_serve() {
     let items: Vec<Value> = res.json().await.expect("items");
     assert_eq!(items.len(), dataset.items.len());
     assert_eq!(items, dataset.items);
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_file(&out);
+}
+
+/// Stops the simulator whether the test passes or panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

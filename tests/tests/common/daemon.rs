@@ -11,6 +11,25 @@ use tonic::transport::Channel;
 
 use super::{binary, Harness, PREFIX};
 
+/// A TCP port of 127.0.0.1 that is free now, for a server that must be told its port. It is
+/// picked outside the kernel's ephemeral range: a port from binding port 0 is in that range, so
+/// between the check and the server's bind another test's listener on port 0 or any outgoing
+/// connection (even a reconnect to this very port, which then connects to itself) could be
+/// handed it.
+pub fn free_port() -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let low: u16 = range.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(32768);
+    if low > 11_000 {
+        for _ in 0..200 {
+            let port = rand::random_range(10_000..low);
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
+    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+}
+
 pub struct DaemonProc {
     pub child: Child,
     pub socket: PathBuf,
