@@ -66,7 +66,7 @@ class Cachicamo_Sync_Finalizer {
 			self::clear_caches( $id );
 		}
 		self::recount_visibility_terms();
-		if ( class_exists( 'WC_Product_Variable', false ) ) {
+		if ( class_exists( 'WC_Product_Variable' ) ) {
 			foreach ( $parents as $parent_id ) {
 				WC_Product_Variable::sync( $parent_id );
 			}

@@ -535,8 +535,9 @@ impl<'a> Planner<'a> {
             }
         }
         let mut sets: Vec<(&'static str, Value)> = Vec::new();
-        let min = prices.first().map(|d| lookup_price(*d));
-        let max = prices.last().map(|d| lookup_price(*d));
+        // With no visible child price WooCommerce's lookup row says 0, not NULL (its format is %f).
+        let min = Some(lookup_price(prices.first().copied().unwrap_or(Decimal::ZERO)));
+        let max = Some(lookup_price(prices.last().copied().unwrap_or(Decimal::ZERO)));
         if lookup.and_then(|l| l.min_price.as_deref()).and_then(dec) != min.as_deref().and_then(dec) {
             sets.push(("min_price", min.clone().into()));
         }

@@ -194,8 +194,9 @@ fn expected_of(prod: &Product) -> ExpectedProduct {
         }
         Values::Parent { expected, .. } => ExpectedProduct {
             stock_status: expected.status().to_owned(),
-            min_price: expected.min().map(lookup_price),
-            max_price: expected.max().map(lookup_price),
+            // WooCommerce's lookup row says 0 when no child has a visible price.
+            min_price: Some(lookup_price(expected.min().unwrap_or_default())),
+            max_price: Some(lookup_price(expected.max().unwrap_or_default())),
             ..base
         },
     }
