@@ -16,6 +16,8 @@ struct Check {
     name: &'static str,
     ok: bool,
     detail: String,
+    /// Structured detail for `--json`, under the key `config`.
+    data: Option<serde_json::Value>,
 }
 
 /// A clock this far off the database's is reported: schedules and timestamps would read wrong.
@@ -23,22 +25,14 @@ const MAX_SKEW_MS: i64 = 5_000;
 
 pub async fn run(args: &ConfigArgs, socket: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let mut checks = Vec::new();
-    let mut add = |name, ok, detail: String| checks.push(Check { name, ok, detail });
-    match args.resolve() {
+    let mut config_data = None;
+    let mut add = |name, ok, detail: String| checks.push(Check { name, ok, detail, data: None });
+    match args.resolve_explained() {
         Err(e) => add("configuration", false, e.to_string()),
-        Ok(config) => {
-            add(
-                "configuration",
-                true,
-                format!(
-                    "database {}:{}/{}, table prefix {}, API {}",
-                    config.db.opts.ip_or_hostname(),
-                    config.db.opts.tcp_port(),
-                    config.db.opts.db_name().unwrap_or("?"),
-                    config.prefix,
-                    config.api_url
-                ),
-            );
+        Ok((config, sources)) => {
+            // Which database and prefix the sync will write, and why: a wrong one is silent otherwise.
+            add("configuration", true, format!("{}, API {}", sources.summary(&config), config.api_url));
+            config_data = Some(sources.to_json(&config));
             let store = Store::new(&config.db, config.prefix.clone(), 1, 2);
             match store.check().await {
                 Err(e) => add("database", false, e.to_string()),
@@ -128,10 +122,21 @@ pub async fn run(args: &ConfigArgs, socket: &Path, json: bool) -> anyhow::Result
         }
     }
 
+    if let Some(check) = checks.iter_mut().find(|c| c.name == "configuration") {
+        check.data = config_data;
+    }
     let failed = checks.iter().filter(|c| !c.ok).count();
     if json {
-        let out: Vec<serde_json::Value> =
-            checks.iter().map(|c| serde_json::json!({"check": c.name, "ok": c.ok, "detail": c.detail})).collect();
+        let out: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::json!({"check": c.name, "ok": c.ok, "detail": c.detail});
+                if let Some(data) = &c.data {
+                    v["config"] = data.clone();
+                }
+                v
+            })
+            .collect();
         println!("{}", serde_json::Value::Array(out));
     } else {
         for c in &checks {

@@ -17,8 +17,13 @@ use super::{binary, Harness, PREFIX};
 /// connection (even a reconnect to this very port, which then connects to itself) could be
 /// handed it.
 pub fn free_port() -> u16 {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
-    let low: u16 = range.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(32768);
+    let range =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let low: u16 = range
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(32768);
     if low > 11_000 {
         for _ in 0..200 {
             let port = rand::random_range(10_000..low);
@@ -27,7 +32,11 @@ pub fn free_port() -> u16 {
             }
         }
     }
-    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 pub struct DaemonProc {
@@ -62,7 +71,12 @@ impl DaemonProc {
         let socket = dir.path().join("sidecar.sock");
         let log = dir.path().join("sidecar.log");
         let child = spawn(h, &socket, &log, extra, args);
-        let d = Self { child, socket, log, _dir: dir };
+        let d = Self {
+            child,
+            socket,
+            log,
+            _dir: dir,
+        };
         d.wait_ready().await;
         d
     }
@@ -80,11 +94,16 @@ impl DaemonProc {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the daemon did not start; its log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        panic!(
+            "the daemon did not start; its log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
     }
 
     pub async fn client(&self) -> SyncServiceClient<Channel> {
-        client::connect(&self.socket).await.expect("connect to the daemon")
+        client::connect(&self.socket)
+            .await
+            .expect("connect to the daemon")
     }
 
     pub async fn kill9(&mut self) {
@@ -94,9 +113,16 @@ impl DaemonProc {
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
         if let Some(pid) = self.child.id() {
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .expect("SIGTERM");
         }
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("the daemon stops within 30 s").expect("wait")
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the daemon stops within 30 s")
+            .expect("wait")
     }
 
     pub fn log_text(&self) -> String {
@@ -106,14 +132,23 @@ impl DaemonProc {
 
 fn spawn(h: &Harness, socket: &Path, log: &Path, extra: &[(&str, &str)], args: &[&str]) -> Child {
     let mut cmd = Command::new(binary("cachicamo-sidecar"));
-    cmd.arg("serve").args(args).env_clear().env("CACHICAMO_SOCKET", socket);
+    cmd.arg("serve")
+        .args(args)
+        .env_clear()
+        .env("CACHICAMO_SOCKET", socket);
     for (k, v) in daemon_env(h) {
         cmd.env(k, v);
     }
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
-    cmd.stdout(Stdio::null()).stderr(log_file).kill_on_drop(true);
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    cmd.stdout(Stdio::null())
+        .stderr(log_file)
+        .kill_on_drop(true);
     cmd.spawn().expect("spawn cachicamo-sidecar serve")
 }

@@ -33,13 +33,21 @@ impl Harness {
 
     pub async fn with_sim(opts: SeedOptions, sim_opts: SimOptions) -> Self {
         let (db, dataset) = TestStore::seed(&opts).await.expect("seed a store");
-        let sim = sim::start(dataset.clone(), sim_opts, "127.0.0.1:0".parse().expect("addr")).await.expect("start the simulator");
+        let sim = sim::start(
+            dataset.clone(),
+            sim_opts,
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("start the simulator");
         Self { db, dataset, sim }
     }
 
     pub fn config(&self) -> Config {
         Config {
-            db: DbConfig { opts: mysql_async::Opts::from_url(&self.db.url).expect("db url") },
+            db: DbConfig {
+                opts: mysql_async::Opts::from_url(&self.db.url).expect("db url"),
+            },
             prefix: TablePrefix::new(PREFIX).expect("prefix"),
             api_url: self.sim.base_url(),
             workers: 3,
@@ -66,13 +74,22 @@ impl Harness {
 
     pub async fn sync_with(&self, config: Config) -> RunRow {
         let engine = Engine::new(config);
-        let run = engine.sync_once(Trigger::Cli, None, CancellationToken::new()).await.expect("the sync runs");
+        let run = engine
+            .sync_once(Trigger::Cli, None, CancellationToken::new())
+            .await
+            .expect("the sync runs");
         engine.store().clone().disconnect().await;
         run
     }
 
     pub async fn mismatches(&self) -> Vec<String> {
-        cachicamo_testkit::check::compare_with_expected(&self.db.pool, PREFIX, &self.dataset.expected).await.expect("compare")
+        cachicamo_testkit::check::compare_with_expected(
+            &self.db.pool,
+            PREFIX,
+            &self.dataset.expected,
+        )
+        .await
+        .expect("compare")
     }
 
     pub fn expected_not_found(&self) -> u64 {
@@ -88,8 +105,15 @@ impl Harness {
 /// test executables' parent folder).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile folder");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile folder");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace --bins` before the tests", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests",
+        path.display()
+    );
     path
 }
