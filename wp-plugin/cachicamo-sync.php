@@ -4,8 +4,10 @@
  * Plugin URI:        https://cachicamo.app/
  * Description:       Keeps WooCommerce stock and prices in step with Cachicamo App, through the Cachicamo Sync sidecar. Replaces "Cachicamo App for WooCommerce" and keeps its settings.
  * Version:           0.1.0
- * Requires at least: 6.1
+ * Requires at least: 6.7
  * Requires PHP:      8.1
+ * WC requires at least: 8.0
+ * WC tested up to:   10.0
  * License:           GPL-2.0-or-later
  * Text Domain:       cachicamo-sync
  *
@@ -43,6 +45,19 @@ foreach ( array(
 ) as $cachicamo_sync_class_file ) {
 	require_once CACHICAMO_SYNC_DIR . 'includes/' . $cachicamo_sync_class_file . '.php';
 }
+
+// No "Requires Plugins: woocommerce": the Tools page, WP-CLI and WP-Cron work without it.
+// Orders are only read through WC_Order and the checkout is never touched, so the plugin is
+// compatible with HPOS and the block checkout; undeclared, WooCommerce lists it as incompatible.
+add_action(
+	'before_woocommerce_init',
+	function () {
+		if ( class_exists( '\Automattic\WooCommerce\Utilities\FeaturesUtil' ) ) {
+			\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'custom_order_tables', CACHICAMO_SYNC_FILE, true );
+			\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'cart_checkout_blocks', CACHICAMO_SYNC_FILE, true );
+		}
+	}
+);
 
 register_activation_hook( __FILE__, array( 'Cachicamo_Sync_Plugin', 'activate' ) );
 register_deactivation_hook( __FILE__, array( 'Cachicamo_Sync_Plugin', 'deactivate' ) );

@@ -196,6 +196,7 @@ class AlertsTest extends Cachicamo_Sync_Test_Case {
 		$notice = self::admin_notices();
 		$this->assertStringContainsString( esc_html( $alert['message'] ), $notice );
 		$this->assertStringContainsString( 'href="' . esc_url( admin_url( 'tools.php?page=cachicamo-sync' ) ) . '"', $notice );
+		$this->assertSame( '', self::admin_notices( 'tools_page_cachicamo-sync' ), 'the panel shows the alerts itself' );
 		self::login_as( 'subscriber' );
 		$this->assertSame( '', self::admin_notices(), 'a subscriber sees no notice' );
 		self::login_as( 'admin' );
@@ -208,11 +209,11 @@ class AlertsTest extends Cachicamo_Sync_Test_Case {
 		$poll = $this->ajax( 'cachicamo_sync_status' )['data'];
 		$this->assertContains( 'sync_overdue', array_column( $poll['alerts'], 'kind' ) );
 
-		$this->cli()->status( array(), array( 'format' => 'json' ) );
-		$this->assertGreaterThanOrEqual( 1, $this->json()[0]['alerts'] );
-		$this->cli()->alerts( array(), array( 'format' => 'json' ) );
-		$listed = wp_list_pluck( $this->json(), 'state', 'kind' );
-		$this->assertSame( 'active', $listed['sync_overdue'] ?? null, WP_CLI::text() );
+		$this->assertGreaterThanOrEqual( 1, self::json_of( self::wp_ok( array( 'cachicamo', 'status', '--format=json' ) ) )[0]['alerts'] );
+		$listed = self::json_of( self::wp_ok( array( 'cachicamo', 'alerts', '--format=json' ) ) );
+		$this->assertSame( 'active', wp_list_pluck( $listed, 'state', 'kind' )['sync_overdue'] ?? null, wp_json_encode( $listed ) );
+		$table = self::wp_ok( array( 'cachicamo', 'alerts' ) );
+		$this->assertMatchesRegularExpression( '/^' . $alert['id'] . '\tsync_overdue\tactive\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\t\t/m', $table, 'the table, tab-separated when piped' );
 
 		$this->age_runs( '+' );
 		$this->tick();
@@ -226,8 +227,8 @@ class AlertsTest extends Cachicamo_Sync_Test_Case {
 		$this->assertSame( $alert['id'], $posts[1]['id'] );
 		$this->assertNotNull( $posts[1]['cleared_at'] );
 
-		$this->cli()->alerts( array(), array( 'all' => true, 'format' => 'json' ) );
-		$history = array_values( array_filter( $this->json(), fn( $row ) => $alert['id'] === $row['id'] ) );
+		$all     = self::json_of( self::wp_ok( array( 'cachicamo', 'alerts', '--all', '--format=json' ) ) );
+		$history = array_values( array_filter( $all, fn( $row ) => $alert['id'] === $row['id'] ) );
 		$this->assertSame( 'cleared', $history[0]['state'] );
 		$this->assertNotSame( '', $history[0]['cleared_at'] );
 	}
@@ -266,8 +267,10 @@ class AlertsTest extends Cachicamo_Sync_Test_Case {
 	public function test_a_sidecar_without_its_database_is_an_outage_too() {
 		global $wpdb;
 		// A second, real sidecar on this store, logged in as a user that is then locked out.
-		$user   = 'cachicamo_scratch';
-		$socket = sys_get_temp_dir() . '/cachicamo-scratch-' . getmypid() . '.sock';
+		// MariaDB users are server-wide: this one carries the run's id (tests/php/run drops what a
+		// failed test leaves), so that it can be locked out without touching anyone else's.
+		$user   = 'cs_' . getenv( 'CACHICAMO_TEST_RUN_ID' ) . '_alerts';
+		$socket = self::tmp( 'alerts-sidecar.sock' );
 		$wpdb->query( $wpdb->prepare( 'DROP USER IF EXISTS %s@%s', $user, '%' ) );
 		$wpdb->query( $wpdb->prepare( 'CREATE USER %s@%s IDENTIFIED BY %s', $user, '%', 'scratch-pass' ) );
 		$wpdb->query( 'GRANT ALL PRIVILEGES ON `' . DB_NAME . '`.* TO \'' . $user . '\'@\'%\'' ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- identifiers.
@@ -278,7 +281,7 @@ class AlertsTest extends Cachicamo_Sync_Test_Case {
 			'CACHICAMO_TABLE_PREFIX' => $wpdb->prefix,
 			'CACHICAMO_API_URL'      => (string) getenv( 'CACHICAMO_SIM_URL' ),
 		);
-		$log  = sys_get_temp_dir() . '/cachicamo-scratch-' . getmypid() . '.log';
+		$log  = self::tmp( 'alerts-sidecar.log' );
 		$proc = proc_open( array( (string) getenv( 'CACHICAMO_SIDECAR_BIN' ), 'serve' ), array( array( 'file', '/dev/null', 'r' ), array( 'file', '/dev/null', 'a' ), array( 'file', $log, 'w' ) ), $pipes, null, $env );
 		$this->assertIsResource( $proc );
 		$scratch = fn() => new Cachicamo_Sync_Client( $socket, 5.0 );

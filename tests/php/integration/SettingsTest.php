@@ -1,7 +1,7 @@
 <?php
 /**
  * Settings: the old plugin's option is read as it is; validation refuses bad values with a
- * message and saves nothing.
+ * message and saves nothing; WooCommerce lists the integration and saves through it.
  *
  * @package Cachicamo_Sync
  */
@@ -94,5 +94,41 @@ class SettingsTest extends Cachicamo_Sync_Test_Case {
 		$this->assertSame( '30', $stored['cron_time'] );
 		$this->assertSame( $original['access_token'], $stored['access_token'], 'the old keys are kept' );
 		update_option( Cachicamo_Sync_Settings::OPTION, $original );
+		Cachicamo_Sync_Cron::reschedule_full_sync();
+	}
+
+	public function test_woocommerce_lists_the_integration_and_saves_through_it() {
+		// WooCommerce loads its settings screen's class in wp-admin only.
+		require_once WC_ABSPATH . 'includes/admin/class-wc-admin-settings.php';
+		$integration = WC()->integrations->get_integrations()[ Cachicamo_Sync_Settings::INTEGRATION_ID ] ?? null;
+		$this->assertInstanceOf( Cachicamo_Sync_Integration::class, $integration );
+		$this->assertSame( 'Cachicamo App', $integration->get_method_title() );
+
+		$original = get_option( Cachicamo_Sync_Settings::OPTION );
+		$field    = fn( $key ) => $integration->get_field_key( $key );
+		try {
+			$_POST = array( $field( 'cron_time' ) => '5' );
+			$this->assertFalse( $integration->process_admin_options() );
+			ob_start();
+			WC_Admin_Settings::show_messages();
+			$this->assertStringContainsString( 'from 10 to 10080', (string) ob_get_clean(), 'WooCommerce shows the message above the form' );
+			$this->assertSame( $original, get_option( Cachicamo_Sync_Settings::OPTION ), 'nothing was saved' );
+
+			$_POST = array(
+				$field( 'access_token' ) => '',
+				$field( 'cron_time' )    => '45',
+				$field( 'price_type' )   => 'base',
+			);
+			$this->assertTrue( $integration->process_admin_options() );
+			$stored = get_option( Cachicamo_Sync_Settings::OPTION );
+			$this->assertSame( '45', $stored['cron_time'] );
+			$this->assertSame( 'base', $stored['price_type'] );
+			$this->assertSame( $original['access_token'], $stored['access_token'], 'an empty token field keeps the token' );
+			$this->assertSame( 'no', $stored['debug'], 'an unticked box is a no' );
+		} finally {
+			$_POST = array();
+			update_option( Cachicamo_Sync_Settings::OPTION, $original );
+			Cachicamo_Sync_Cron::reschedule_full_sync();
+		}
 	}
 }

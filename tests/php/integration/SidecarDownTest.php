@@ -49,7 +49,7 @@ class SidecarDownTest extends Cachicamo_Sync_Test_Case {
 
 	public function test_a_stale_socket_is_explained_too() {
 		remove_filter( 'cachicamo_sync_client', $this->dead );
-		$path   = sys_get_temp_dir() . '/cachicamo-stale-' . getmypid() . '.sock';
+		$path   = self::tmp( 'stale.sock' );
 		$server = stream_socket_server( 'unix://' . $path );
 		fclose( $server );
 		$stale = fn() => new Cachicamo_Sync_Client( $path, 1.0 );

@@ -59,11 +59,11 @@ class SyncFlowTest extends Cachicamo_Sync_Test_Case {
 	}
 
 	public function test_a_missing_or_wrong_nonce_is_refused() {
-		$runs  = $this->client()->get_status()['last_run']['id'];
+		$runs  = $this->client()->get_status()['last_run']['id'] ?? 0;
 		$reply = $this->ajax( 'cachicamo_sync_start', 'not-a-nonce' );
 		$this->assertFalse( $reply['success'] );
 		$this->assertStringContainsString( 'session has expired', $reply['data']['message'] );
-		$this->assertSame( $runs, $this->client()->get_status()['last_run']['id'], 'no run was started' );
+		$this->assertSame( $runs, $this->client()->get_status()['last_run']['id'] ?? 0, 'no run was started' );
 	}
 
 	public function test_a_user_without_the_capability_is_refused() {
@@ -80,14 +80,18 @@ class SyncFlowTest extends Cachicamo_Sync_Test_Case {
 		self::wait_for_idle();
 		$victim = self::expected( 'simple' )[3];
 		self::sim( 'faults', array( 'fail_skus' => array( $victim['sku'] ) ) );
-		$this->client()->start_sync( 'manual' );
-		$run = self::wait_for_idle();
+		try {
+			$this->client()->start_sync( 'manual' );
+			$run = self::wait_for_idle();
+		} finally {
+			// The simulator is shared by every test: its faults end with this one.
+			self::sim( 'faults', array( 'reset' => true ) );
+		}
 		$this->assertSame( 'completed_with_errors', Cachicamo_Sync_Status::run_status_name( $run['status'] ) );
 		$panel = $this->ajax( 'cachicamo_sync_status' )['data'];
 		$this->assertCount( 1, $panel['failed_batches'] );
 		$this->assertStringContainsString( 'HTTP 500', $panel['failed_batches'][0]['message'] );
 
-		self::sim( 'faults', array( 'reset' => true ) );
 		$reply = $this->ajax( 'cachicamo_sync_retry_failed' );
 		$this->assertTrue( $reply['success'] );
 		$this->assertSame( 1, $reply['data']['requeued'] );
