@@ -6,12 +6,14 @@ use thiserror::Error;
 #[error("invalid table prefix {0:?}: expected 1 to 32 characters from [A-Za-z0-9_]")]
 pub struct InvalidPrefix(pub String);
 
+/// Letters, digits and `_` only: safe to splice between backticks.
+pub fn is_identifier(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Accepts exactly what `^[A-Za-z0-9_]{1,32}$` accepts.
 pub fn validate_prefix(prefix: &str) -> Result<&str, InvalidPrefix> {
-    let ok = (1..=32).contains(&prefix.len())
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let ok = (1..=32).contains(&prefix.len()) && is_identifier(prefix);
     if ok {
         Ok(prefix)
     } else {

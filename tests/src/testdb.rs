@@ -12,7 +12,7 @@ use rand::Rng;
 use thiserror::Error;
 
 use crate::dataset::Dataset;
-use crate::prefix::{validate_prefix, InvalidPrefix};
+use crate::prefix::{is_identifier, validate_prefix, InvalidPrefix};
 use crate::seed::{seed_store, SeedError, SeedOptions};
 
 /// Server used when `CACHICAMO_TEST_DB_URL` is unset.
@@ -164,10 +164,7 @@ async fn clone_template(db: &TestDb, prefix: &str) -> Result<(), TestDbError> {
     }
     for table in tables {
         let suffix = &table[TEST_PREFIX.len()..];
-        if !suffix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
+        if !is_identifier(suffix) {
             return Err(TestDbError::Template(format!(
                 "unexpected table name {table:?} in {template}"
             )));
@@ -218,7 +215,7 @@ pub async fn copy_template_to(target_server_url: &str) -> Result<(), TestDbError
             )
             .await?;
         for table in tables {
-            if !table.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !is_identifier(&table) {
                 return Err(TestDbError::Template(format!("unexpected table name {table:?} in {template}")));
             }
             let ddl: Option<(String, String)> = from.query_first(format!("SHOW CREATE TABLE `{table}`")).await?;

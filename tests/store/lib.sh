@@ -8,6 +8,9 @@
 #   store_site DIR DB URL     a WordPress tree in DIR (hard links to the releases) with its own
 #                             wp-config.php for database DB, served at URL
 #   wp_cli ARGS…              the real WP-CLI phar
+#   free_port [PREFERRED]     a free loopback port (PREFERRED when it is free)
+#   simulator_url OUT [LOG]   waits for the simulator's "listening on" line in OUT, prints its URL
+#   wait_for_socket SOCK LOG  waits for a sidecar's socket; fails showing its LOG
 
 STORE_HOME="${CACHICAMO_STORE_HOME:-$ROOT/target/wp-store}"
 STORE_SHARED="${CACHICAMO_WP_RELEASES:-$ROOT/../shared/wordpress}"
@@ -23,6 +26,29 @@ wp_cli() {
   local root=()
   [ "$(id -u)" -eq 0 ] && root=(--allow-root)
   php -d memory_limit=512M "$STORE_RELEASES/wp-cli.phar" "${root[@]}" "$@"
+}
+
+free_port() {
+  python3 -c 'import socket, sys
+s = socket.socket()
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except (IndexError, OSError): s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' "$@"
+}
+
+simulator_url() {
+  local out="$1" log="${2:-$1}"
+  for _ in $(seq 1 100); do grep -q '^listening on ' "$out" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^listening on ' "$out" 2>/dev/null || { cat "$log" >&2; echo "the simulator did not start" >&2; return 1; }
+  sed -n 's/^listening on //p' "$out" | head -n1
+}
+
+wait_for_socket() {
+  local socket="$1" log="$2"
+  for _ in $(seq 1 100); do [ -S "$socket" ] && return 0; sleep 0.1; done
+  cat "$log" >&2
+  echo "the sidecar did not start" >&2
+  return 1
 }
 
 # Fetches one release into $STORE_HOME/downloads when ../shared/wordpress is not beside the
